@@ -1,0 +1,7 @@
+// Package account holds the use-cases about people: creating users,
+// checking passwords at sign-in, updating attributes (OIDC standard claims
+// and RBAC lists) with validation by type, and deleting users with the
+// documents' safeguards (two-phase confirmation, audit, notification,
+// irreversible erasure). Every change writes its audit event in the same
+// transaction.
+package account
