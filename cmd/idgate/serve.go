@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/idgate/idgate/internal/config"
+	"github.com/idgate/idgate/internal/secret"
+	"github.com/idgate/idgate/internal/web"
+)
+
+func serveCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the idgate server",
+		Long: `Run the idgate server. Without configuration it stores everything in
+./idgate-data (SQLite database, master key, admin token; files 0600) and
+listens on 127.0.0.1:8080. It answers /readyz with 200 once it accepts
+requests and stops cleanly on SIGTERM or SIGINT.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(cmd.Flags(), os.Getenv)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			return serve(ctx, cfg)
+		},
+	}
+	config.Register(cmd.Flags())
+	return cmd
+}
+
+func serve(ctx context.Context, cfg config.Config) error {
+	logger := newLogger(cfg, os.Stderr)
+	a, err := open(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	tok, err := adminToken(cfg)
+	if err != nil {
+		return fmt.Errorf("admin token: %w", err)
+	}
+	var ready atomic.Bool
+	srv := web.New(web.Deps{
+		Tokens: a.tokens, Accounts: a.accounts, Tenants: a.tenants, Store: a.store,
+		AdminTokenDigest: secret.Digest(tok), PublicURL: cfg.PublicURL, Logger: logger, TrustProxy: cfg.TrustProxy,
+	}, ready.Load)
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	ready.Store(true)
+	backend := "sqlite:" + filepath.Join(cfg.DataDir, "idgate.db")
+	if cfg.DatabaseURL != "" {
+		backend = "postgres"
+	}
+	logger.Info("idgate listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "database", backend)
+	if cfg.AdminToken == "" {
+		fmt.Fprintf(os.Stderr, "idgate: admin API bearer token is in %s\n", filepath.Join(cfg.DataDir, "admin.token"))
+	}
+	fmt.Fprintf(os.Stderr, "idgate: serving on %s (create a project: idgate project create --name demo --callback-url http://localhost:3000/callback)\n", cfg.PublicURL)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	ready.Store(false)
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	logger.Info("stopped")
+	return nil
+}

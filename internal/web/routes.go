@@ -1,0 +1,107 @@
+package web
+
+import (
+	_ "embed"
+	"net/http"
+	"strings"
+
+	"github.com/idgate/idgate/internal/idgate"
+)
+
+//go:embed openapi.json
+var openAPIDoc []byte
+
+// sessionAPI lists the session API: path → permission and handler. The
+// misspelt aliases are the documents' own and stay for compatibility.
+func (s *Server) sessionAPI() map[string]http.Handler {
+	verify := s.keyed(idgate.PermSessionRead, s.verifyAccessToken)
+	validity := s.keyed(idgate.PermAppsWrite, s.updateTokenValidity)
+	return map[string]http.Handler{
+		"/v2/sessionmgt/gettokenfromcode":              s.keyed(idgate.PermSessionWrite, s.getTokenFromCode),
+		"/v2/sessionmgt/refreshaccesstoken":            s.keyed(idgate.PermSessionWrite, s.refreshAccessToken),
+		"/v2/sessionmgt/verifyaccesstoken":             verify,
+		"/v2/sessionmgt/verifyacccesstoken":            verify,
+		"/v2/sessionmgt/verifyaccessoken":              verify,
+		"/v2/sessionmgt/userinfofromaccesstoken":       s.keyed(idgate.PermSessionRead, s.userInfoFromAccessToken),
+		"/v2/sessionmgt/revokeaccesstoken":             s.keyed(idgate.PermSessionWrite, s.revokeAccessToken),
+		"/v2/sessionmgt/updatetokenvalidity":           validity,
+		"/v2/sessionmgt/updateaccesstokenvaliditytime": validity,
+		"/v2/sessionmgt/updateuserattribute":           s.keyed(idgate.PermUsersWrite, s.updateUserAttribute),
+		"/v2/sessionmgt/deleteuser":                    s.keyed(idgate.PermUsersDelete, s.deleteUser),
+	}
+}
+
+// routes lists every route of the server in one place.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+
+	// Operations.
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		_, _ = w.Write(openAPIDoc)
+	})
+
+	// Session API (JSON, x-api-key).
+	for path, h := range s.sessionAPI() {
+		mux.Handle("POST "+path, h)
+	}
+
+	// Admin API (JSON, bearer admin token).
+	mux.Handle("POST /admin/api/projects", s.admin(s.adminCreateProject))
+	mux.Handle("GET /admin/api/projects", s.admin(s.adminListProjects))
+	mux.Handle("POST /admin/api/projects/{projectId}/apikeys", s.admin(s.adminCreateAPIKey))
+	mux.Handle("DELETE /admin/api/apikeys/{keyId}", s.admin(s.adminRevokeAPIKey))
+	mux.Handle("POST /admin/api/pools/{poolId}/apps", s.admin(s.adminCreateApp))
+	mux.Handle("POST /admin/api/pools/{poolId}/users", s.admin(s.adminCreateUser))
+	mux.Handle("GET /admin/api/pools/{poolId}/users", s.admin(s.adminListUsers))
+	mux.Handle("POST /admin/api/pools/{poolId}/keys/rotate", s.admin(s.adminRotateKeys))
+
+	// Per-pool public documents (under the issuer).
+	mux.Handle("GET /{poolId}/.well-known/jwks.json", api(s.jwks))
+	mux.Handle("GET /{poolId}/.well-known/openid-configuration", api(s.discovery))
+
+	// Hosted login (HTML forms): cross-origin POSTs are refused.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.errorPage(w, r, http.StatusForbidden, "This form was submitted from another site and was refused.")
+	}))
+	mux.HandleFunc("GET /v2/mfa/code/{clientId}", s.codeURL)
+	mux.HandleFunc("GET /{poolId}/login", s.loginPage)
+	mux.Handle("POST /{poolId}/login", cop.Handler(http.HandlerFunc(s.login)))
+	mux.HandleFunc("GET /static/idgate.css", s.stylesheet)
+
+	// Anything else: JSON 404/405 for API paths, an HTML page otherwise.
+	mux.HandleFunc("/", s.notFound)
+	return mux
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	if strings.HasPrefix(p, "/v2/sessionmgt/") || strings.HasPrefix(p, "/admin/api/") {
+		if _, ok := s.sessionAPI()[p]; ok {
+			w.Header().Set("Allow", "POST")
+			writeError(w, r, &idgate.Error{Code: codeMethodNotAllowed, Description: r.Method + " is not allowed here; use POST"})
+			return
+		}
+		writeError(w, r, idgate.NotFoundError("no such endpoint: "+p))
+		return
+	}
+	s.errorPage(w, r, http.StatusNotFound, "This page does not exist.")
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.ready != nil && !s.ready() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "starting"})
+		return
+	}
+	if err := s.d.Store.Ping(r.Context()); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
