@@ -179,15 +179,24 @@ func (s *Service) confirmDeletion(ctx context.Context, projectID, token string, 
 // notifyDeleted tells the user their account is gone. The deletion has
 // already committed; a mail failure is logged, not returned.
 func (s *Service) notifyDeleted(ctx context.Context, pool idgate.Pool, email string) {
-	if s.mailer == nil || email == "" {
+	if s.mailer == nil || s.emails == nil || email == "" {
 		return
 	}
-	msg, err := notify.Render("account_deleted", map[string]any{"PoolName": pool.Domain, "PoolID": pool.ID, "Time": s.now().UTC().Format(time.RFC1123)})
+	msg, err := s.emails.Render(notify.TemplateAccountDeleted, notify.AccountDeletedData{
+		Brand: notify.Brand{AppName: s.brandName(ctx, pool)}, DeletedAt: s.now()})
 	if err == nil {
-		msg.To, msg.ProjectID, msg.Template = email, pool.ProjectID, "account_deleted"
+		msg.To, msg.ProjectID = email, pool.ProjectID
 		err = s.mailer.Send(ctx, msg)
 	}
 	if err != nil {
 		slog.ErrorContext(ctx, "account deletion email not sent", "pool", pool.ID, "err", fmt.Sprint(err))
 	}
+}
+
+// brandName is the name users know a pool by: its project's name.
+func (s *Service) brandName(ctx context.Context, pool idgate.Pool) string {
+	if p, err := s.store.GetProject(ctx, pool.ProjectID); err == nil {
+		return p.Name
+	}
+	return pool.Domain
 }

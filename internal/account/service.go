@@ -18,18 +18,20 @@ type Service struct {
 	store  idgate.Store
 	hasher *secret.Hasher
 	mailer notify.Mailer
+	emails *notify.Templates
 	now    func() time.Time
 	// OnSessionsEnded, when set, is told which sessions a change ended
 	// (after commit), for caches and revocation feeds.
 	OnSessionsEnded func(poolID string, ids []string)
 }
 
-// NewService returns the account service.
-func NewService(store idgate.Store, hasher *secret.Hasher, mailer notify.Mailer, now func() time.Time) *Service {
+// NewService returns the account service. Emails are rendered from emails
+// and sent through mailer.
+func NewService(store idgate.Store, hasher *secret.Hasher, mailer notify.Mailer, emails *notify.Templates, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, hasher: hasher, mailer: mailer, now: now}
+	return &Service{store: store, hasher: hasher, mailer: mailer, emails: emails, now: now}
 }
 
 func (s *Service) event(ctx context.Context, tx idgate.Store, pool idgate.Pool, typ string, actor idgate.Actor, sub string, data map[string]any) error {
