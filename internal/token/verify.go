@@ -8,7 +8,6 @@ import (
 	"github.com/idgate/idgate/internal/idgate"
 )
 
-
 // Verification is the verdict on a token: the booleans say whether it is
 // signed by the pool, expired, revoked and, all told, active.
 type Verification struct {
