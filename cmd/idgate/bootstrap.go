@@ -31,6 +31,7 @@ type app struct {
 	accounts *account.Service
 	tenants  *tenant.Service
 	outbox   *notify.Outbox
+	logouts  *notify.LogoutSender
 	logger   *slog.Logger
 }
 
@@ -148,9 +149,16 @@ func open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, er
 	keys := token.NewKeys(store, sealer, time.Now)
 	tokens := token.NewService(token.Config{Store: store, Keys: keys, Sealer: sealer, PublicURL: cfg.PublicURL})
 	hasher := secret.NewHasher(secret.OWASPParams, 0)
-	return &app{
+	a := &app{
 		cfg: cfg, store: store, sealer: sealer, tokens: tokens, outbox: outbox, logger: logger,
 		accounts: account.NewService(store, hasher, mailer, emails, time.Now),
 		tenants:  tenant.NewService(store, keys, cfg.PublicURL, cfg.Region, time.Now),
-	}, nil
+		logouts:  notify.NewLogoutSender(store, tokens.LogoutToken, nil, logger),
+	}
+	// Sessions that end wake the back-channel logout sender at once; it
+	// also polls, so notices written by other processes go out too.
+	wake := func(string, []string) { a.logouts.Wake() }
+	tokens.OnSessionsEnded = wake
+	a.accounts.OnSessionsEnded = wake
+	return a, nil
 }

@@ -229,6 +229,7 @@ func appCmd() *cobra.Command {
 			in.AppType, _ = f.GetString("app-type")
 			in.CallbackURLs, _ = f.GetStringSlice("callback-url")
 			in.LogoutURLs, _ = f.GetStringSlice("logout-url")
+			in.BackchannelLogoutURI, _ = f.GetString("backchannel-logout-uri")
 			return runAdmin(cmd, adminCall{
 				local: func(ctx context.Context, a *app, actor idgate.Actor) (any, error) {
 					return a.tenants.CreateApp(ctx, pool, in, actor)
@@ -242,8 +243,46 @@ func appCmd() *cobra.Command {
 	create.Flags().String("app-type", "web", "web, spa or native")
 	create.Flags().StringSlice("callback-url", nil, "callback URL (repeatable; required)")
 	create.Flags().StringSlice("logout-url", nil, "logout URL (repeatable)")
+	create.Flags().String("backchannel-logout-uri", "", "URL receiving OIDC back-channel logout tokens")
 	addAdminFlags(create)
-	cmd.AddCommand(create)
+	update := &cobra.Command{
+		Use:   "update CLIENT_ID",
+		Short: "Change an app's callback/logout URLs, back-channel logout URI and options",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f := cmd.Flags()
+			var in tenant.AppUpdate
+			if f.Changed("callback-url") {
+				v, _ := f.GetStringSlice("callback-url")
+				in.CallbackURLs = &v
+			}
+			if f.Changed("logout-url") {
+				v, _ := f.GetStringSlice("logout-url")
+				in.LogoutURLs = &v
+			}
+			if f.Changed("backchannel-logout-uri") {
+				v, _ := f.GetString("backchannel-logout-uri")
+				in.BackchannelLogoutURI = &v
+			}
+			if f.Changed("hosted-session-survives-global-sign-out") {
+				v, _ := f.GetBool("hosted-session-survives-global-sign-out")
+				in.HostedSessionSurvivesGlobalSignOut = &v
+			}
+			id := args[0]
+			return runAdmin(cmd, adminCall{
+				local: func(ctx context.Context, a *app, actor idgate.Actor) (any, error) {
+					return a.tenants.UpdateApp(ctx, id, in, actor)
+				},
+				method: http.MethodPatch, path: "/admin/api/apps/" + id, body: in,
+			})
+		},
+	}
+	update.Flags().StringSlice("callback-url", nil, "replace the callback URLs (repeatable)")
+	update.Flags().StringSlice("logout-url", nil, "replace the logout URLs (repeatable)")
+	update.Flags().String("backchannel-logout-uri", "", "URL receiving OIDC back-channel logout tokens (empty to remove)")
+	update.Flags().Bool("hosted-session-survives-global-sign-out", false, "keep the hosted login cookie alive after a global sign-out")
+	addAdminFlags(update)
+	cmd.AddCommand(create, update)
 	return cmd
 }
 

@@ -72,6 +72,9 @@ func serve(ctx context.Context, cfg config.Config) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	workers, stopWorkers := context.WithCancel(context.Background())
+	defer stopWorkers()
+	go a.logouts.Run(workers)
 	ready.Store(true)
 	backend := "sqlite:" + filepath.Join(cfg.DataDir, "idgate.db")
 	if cfg.DatabaseURL != "" {

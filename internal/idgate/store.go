@@ -46,6 +46,8 @@ type UserPage struct {
 // read the row, call fn with it, and write what fn returns, all in one
 // transaction; an error from fn aborts the change and is returned as is.
 type Store interface {
+	OIDCStore
+
 	// InTx runs fn with a Store bound to one transaction: everything fn does
 	// commits together or not at all. Calling InTx on the Store passed to
 	// fn runs the inner function in the same transaction.

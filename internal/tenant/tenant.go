@@ -49,6 +49,8 @@ type NewProject struct {
 	LogoutURLs   []string `json:"logoutUrls"`
 	MFA          string   `json:"mfa"`
 	SigningAlg   string   `json:"signingAlg"`
+	// BackchannelLogoutURI receives OIDC back-channel logout tokens.
+	BackchannelLogoutURI string `json:"backchannelLogoutUri,omitempty"`
 }
 
 // Credentials is everything an administrator must save after creating a
@@ -134,6 +136,9 @@ func (s *Service) CreateProject(ctx context.Context, in NewProject, actor idgate
 	if err := CheckURLs("logoutUrls", in.LogoutURLs, false); err != nil {
 		return Credentials{}, err
 	}
+	if err := checkBackchannelURI(in.BackchannelLogoutURI); err != nil {
+		return Credentials{}, err
+	}
 	now := s.now()
 	project := idgate.Project{ID: idgate.NewID("prj_"), Name: in.Name, Environment: idgate.Environment(in.Environment), CreatedAt: now}
 	slug := strings.Trim(slugRe.ReplaceAllString(strings.ToLower(in.Name), "-"), "-")
@@ -148,6 +153,7 @@ func (s *Service) CreateProject(ctx context.Context, in NewProject, actor idgate
 		MFAPolicy: in.MFA, SigningAlg: in.SigningAlg, PasswordMinLength: 12, HostedSessionTTL: time.Hour, CreatedAt: now,
 	}
 	app, clientSecret := s.newApp(pool, in.Name, idgate.AppType(in.AppType), in.CallbackURLs, in.LogoutURLs)
+	app.BackchannelLogoutURI = in.BackchannelLogoutURI
 	key, rawKey := newAPIKey(project.ID, idgate.DefaultKeyPermissions, now)
 	sk, err := s.keys.Generate(pool.ID, pool.SigningAlg)
 	if err != nil {
@@ -205,6 +211,8 @@ type NewApp struct {
 	AppType      string   `json:"appType"`
 	CallbackURLs []string `json:"callbackUrls"`
 	LogoutURLs   []string `json:"logoutUrls"`
+	// BackchannelLogoutURI receives OIDC back-channel logout tokens.
+	BackchannelLogoutURI string `json:"backchannelLogoutUri,omitempty"`
 }
 
 // AppCredentials is a new app's id and (confidential apps) its secret,
@@ -239,7 +247,11 @@ func (s *Service) CreateApp(ctx context.Context, poolID string, in NewApp, actor
 	if err := CheckURLs("logoutUrls", in.LogoutURLs, false); err != nil {
 		return AppCredentials{}, err
 	}
+	if err := checkBackchannelURI(in.BackchannelLogoutURI); err != nil {
+		return AppCredentials{}, err
+	}
 	app, sec := s.newApp(pool, strings.TrimSpace(in.Name), idgate.AppType(in.AppType), in.CallbackURLs, in.LogoutURLs)
+	app.BackchannelLogoutURI = in.BackchannelLogoutURI
 	err = s.store.InTx(ctx, func(tx idgate.Store) error {
 		if err := tx.CreateApp(ctx, app); err != nil {
 			return err

@@ -43,6 +43,9 @@ type Claims struct {
 	Username string           `json:"username,omitempty"`
 	TokenUse string           `json:"token_use"`
 	Nonce    string           `json:"nonce,omitempty"`
+	// GrantType is "client_credentials" on tokens an app got for itself;
+	// those have no session.
+	GrantType string `json:"gty,omitempty"`
 }
 
 // claimsTime converts an optional NumericDate.

@@ -62,7 +62,7 @@ func (s *Service) Keys() *Keys { return s.keys }
 // Response is a token endpoint answer. RefreshToken is empty when a refresh
 // did not rotate it.
 type Response struct {
-	IDToken      string `json:"id_token"`
+	IDToken      string `json:"id_token,omitempty"`
 	AccessToken  string `json:"access_token"`
 	RefreshToken string `json:"refresh_token,omitempty"`
 	ExpiresIn    int64  `json:"expires_in"`

@@ -33,7 +33,12 @@ func (s *Service) Verify(ctx context.Context, poolID, raw string) (Verification,
 	v := Verification{SignatureVerified: true, Claims: c, Raw: all}
 	now := s.now()
 	v.Expired = !now.Before(c.Expiry.Time())
-	revoked, err := s.sessionEnded(ctx, poolID, c.SID, now)
+	var revoked bool
+	if c.GrantType == "client_credentials" && c.SID == "" {
+		revoked, err = s.clientGone(ctx, poolID, c.ClientID)
+	} else {
+		revoked, err = s.sessionEnded(ctx, poolID, c.SID, now)
+	}
 	if err != nil {
 		return Verification{}, err
 	}
@@ -55,6 +60,16 @@ func (s *Service) sessionEnded(ctx context.Context, poolID, sid string, now time
 		return false, err
 	}
 	return sess.PoolID != poolID || !sess.EndedAt.IsZero(), nil
+}
+
+// clientGone reports whether the app a client_credentials token was issued
+// to no longer exists in the pool.
+func (s *Service) clientGone(ctx context.Context, poolID, clientID string) (bool, error) {
+	app, err := s.store.GetApp(ctx, clientID)
+	if errors.Is(err, idgate.ErrNotFound) {
+		return true, nil
+	}
+	return err == nil && app.PoolID != poolID, err
 }
 
 // UserInfo returns the claims of the user an active access token belongs

@@ -183,3 +183,25 @@ func (s *Server) adminRotateKeys(w http.ResponseWriter, r *http.Request, a idgat
 	writeJSON(w, http.StatusOK, map[string]any{"kid": k.ID, "alg": k.Alg, "userPoolId": k.PoolID, "createdAt": k.CreatedAt})
 	return nil
 }
+
+func (s *Server) adminGetApp(w http.ResponseWriter, r *http.Request, _ idgate.Actor) error {
+	v, err := s.d.Tenants.GetApp(r.Context(), r.PathValue("clientId"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (s *Server) adminUpdateApp(w http.ResponseWriter, r *http.Request, a idgate.Actor) error {
+	var in tenant.AppUpdate
+	if err := decodeJSON(w, r, &in, true); err != nil {
+		return err
+	}
+	v, err := s.d.Tenants.UpdateApp(r.Context(), r.PathValue("clientId"), in, a)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}

@@ -34,6 +34,11 @@ func (s *Server) sessionAPI() map[string]http.Handler {
 // routes lists every route of the server in one place.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	// Browser form posts from other sites are refused (CSRF).
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.errorPage(w, r, http.StatusForbidden, "This form was submitted from another site and was refused.")
+	}))
 
 	// Operations.
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -57,6 +62,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /admin/api/projects/{projectId}/apikeys", s.admin(s.adminCreateAPIKey))
 	mux.Handle("DELETE /admin/api/apikeys/{keyId}", s.admin(s.adminRevokeAPIKey))
 	mux.Handle("POST /admin/api/pools/{poolId}/apps", s.admin(s.adminCreateApp))
+	mux.Handle("GET /admin/api/apps/{clientId}", s.admin(s.adminGetApp))
+	mux.Handle("PATCH /admin/api/apps/{clientId}", s.admin(s.adminUpdateApp))
 	mux.Handle("POST /admin/api/pools/{poolId}/users", s.admin(s.adminCreateUser))
 	mux.Handle("GET /admin/api/pools/{poolId}/users", s.admin(s.adminListUsers))
 	mux.Handle("POST /admin/api/pools/{poolId}/keys/rotate", s.admin(s.adminRotateKeys))
@@ -65,11 +72,17 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /{poolId}/.well-known/jwks.json", api(s.jwks))
 	mux.Handle("GET /{poolId}/.well-known/openid-configuration", api(s.discovery))
 
+	// OAuth 2.0 / OpenID Connect endpoints (form bodies, client auth,
+	// RFC 6749 §5.2 errors). The authorize endpoint is in the hosted block.
+	mux.Handle("POST /{poolId}/token", oauth(s.oidcToken))
+	mux.Handle("GET /{poolId}/userinfo", oauth(s.oidcUserInfo))
+	mux.Handle("POST /{poolId}/userinfo", oauth(s.oidcUserInfo))
+	mux.Handle("POST /{poolId}/revoke", oauth(s.oidcRevoke))
+	mux.Handle("POST /{poolId}/introspect", oauth(s.oidcIntrospect))
+	mux.HandleFunc("GET /{poolId}/logout", s.oidcEndSession)
+	mux.Handle("POST /{poolId}/logout", cop.Handler(http.HandlerFunc(s.oidcEndSession)))
+
 	// Hosted login (HTML forms): cross-origin POSTs are refused.
-	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.errorPage(w, r, http.StatusForbidden, "This form was submitted from another site and was refused.")
-	}))
 	mux.HandleFunc("GET /v2/mfa/code/{clientId}", s.codeURL)
 	mux.HandleFunc("GET /{poolId}/login", s.loginPage)
 	mux.Handle("POST /{poolId}/login", cop.Handler(http.HandlerFunc(s.login)))

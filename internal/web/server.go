@@ -31,6 +31,9 @@ type Deps struct {
 	// TrustProxy makes the client IP come from X-Forwarded-For.
 	TrustProxy bool
 	Now        func() time.Time
+	// EndHostedSession, when set, ends the browser's hosted login session
+	// of the pool (RP-initiated logout).
+	EndHostedSession func(w http.ResponseWriter, r *http.Request, poolID string)
 }
 
 // Server is the HTTP edge.

@@ -39,20 +39,38 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	iss := s.d.Tokens.Issuer(pool.ID)
+	authMethods := []string{"client_secret_basic", "client_secret_post", "none"}
 	doc := map[string]any{
-		"issuer":                                iss,
-		"jwks_uri":                              iss + "/.well-known/jwks.json",
-		"response_types_supported":              []string{"code"},
-		"response_modes_supported":              []string{"query"},
-		"grant_types_supported":                 []string{"authorization_code", "refresh_token"},
-		"subject_types_supported":               []string{"public"},
-		"id_token_signing_alg_values_supported": []string{pool.SigningAlg},
-		"code_challenge_methods_supported":      []string{"S256"},
-		"scopes_supported":                      []string{"openid", "email", "profile", "phone", "address"},
+		"issuer":                                        iss,
+		"authorization_endpoint":                        iss + "/authorize",
+		"token_endpoint":                                iss + "/token",
+		"userinfo_endpoint":                             iss + "/userinfo",
+		"jwks_uri":                                      iss + "/.well-known/jwks.json",
+		"revocation_endpoint":                           iss + "/revoke",
+		"introspection_endpoint":                        iss + "/introspect",
+		"end_session_endpoint":                          iss + "/logout",
+		"response_types_supported":                      []string{"code"},
+		"response_modes_supported":                      []string{"query"},
+		"grant_types_supported":                         []string{"authorization_code", "refresh_token", "client_credentials"},
+		"subject_types_supported":                       []string{"public"},
+		"id_token_signing_alg_values_supported":         []string{pool.SigningAlg},
+		"userinfo_signing_alg_values_supported":         []string{"none"},
+		"token_endpoint_auth_methods_supported":         authMethods,
+		"revocation_endpoint_auth_methods_supported":    authMethods,
+		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
+		"code_challenge_methods_supported":              []string{"S256"},
+		"scopes_supported":                              []string{"openid", "email", "profile", "phone", "address"},
 		"claims_supported": []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "amr",
 			"email", "email_verified", "name", "given_name", "family_name", "middle_name", "nickname", "preferred_username",
 			"picture", "website", "gender", "birthdate", "zoneinfo", "locale", "phone_number", "phone_number_verified",
 			"address", "updated_at", "roles", "groups", "actions", "attributes", "username"},
+		"claims_parameter_supported":                     false,
+		"request_parameter_supported":                    false,
+		"request_uri_parameter_supported":                false,
+		"prompt_values_supported":                        []string{"none", "login"},
+		"backchannel_logout_supported":                   true,
+		"backchannel_logout_session_supported":           true,
+		"authorization_response_iss_parameter_supported": true,
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	writeJSON(w, http.StatusOK, doc)

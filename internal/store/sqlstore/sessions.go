@@ -60,32 +60,39 @@ const (
 
 // EndSession ends the session at `at` for reason and reports true; it
 // reports false and changes nothing when the session had ended already (the
-// first end time and reason stay). ErrNotFound when unknown. A session past
+// first end time and reason stay). ErrNotFound when unknown. In the same
+// transaction it enqueues a back-channel logout notice when the session's
+// app registered a back-channel logout URI. A session past
 // its expiry that was never ended is ended, so its history gets a reason.
 func (s *Store) EndSession(ctx context.Context, id string, at time.Time, reason string) (bool, error) {
 	const op = "end session"
 	if at.IsZero() {
 		return false, fmt.Errorf("%s: %w", op, errNoTime)
 	}
-	res, err := s.w().ExecContext(ctx, s.q(sqlEndSession), nanos(at), reason, id)
-	if err != nil {
-		return false, s.wrap(op, err)
-	}
-	n, err := affected(res)
-	if err != nil {
-		return false, s.wrap(op, err)
-	}
-	if n > 0 {
-		return true, nil
-	}
-	ok, err := s.exists(ctx, sqlSessionExists, id)
-	if err != nil {
-		return false, s.wrap(op, err)
-	}
-	if !ok {
-		return false, fmt.Errorf("%s: %w", op, idgate.ErrNotFound)
-	}
-	return false, nil
+	var ended bool
+	err := s.withTx(ctx, func(tx *Store) error {
+		res, err := tx.tx.ExecContext(ctx, tx.q(sqlEndSession), nanos(at), reason, id)
+		if err != nil {
+			return tx.wrap(op, err)
+		}
+		n, err := affected(res)
+		if err != nil {
+			return tx.wrap(op, err)
+		}
+		if n > 0 {
+			ended = true
+			return tx.enqueueLogouts(ctx, at, id)
+		}
+		ok, err := tx.exists(ctx, sqlSessionExists, id)
+		if err != nil {
+			return tx.wrap(op, err)
+		}
+		if !ok {
+			return fmt.Errorf("%s: %w", op, idgate.ErrNotFound)
+		}
+		return nil
+	})
+	return ended, err
 }
 
 const sqlEndUserSessions = `UPDATE sessions SET ended_at = ?, end_reason = ?
@@ -95,21 +102,29 @@ RETURNING id`
 // EndUserSessions ends, in one statement, every session of the user that
 // has not ended, except exceptID (which may be empty), and returns the ids
 // it ended in ascending order. Sessions that had ended keep their reason.
+// Back-channel logout notices are enqueued in the same transaction.
 func (s *Store) EndUserSessions(ctx context.Context, poolID, sub string, at time.Time, reason, exceptID string) ([]string, error) {
 	const op = "end user sessions"
 	if at.IsZero() {
 		return nil, fmt.Errorf("%s: %w", op, errNoTime)
 	}
-	rows, err := s.w().QueryContext(ctx, s.q(sqlEndUserSessions), nanos(at), reason, poolID, sub, exceptID)
-	if err != nil {
-		return nil, s.wrap(op, err)
-	}
-	ids, err := collect(rows, func(row scanner) (string, error) {
-		var id string
-		return id, row.Scan(&id)
+	var ids []string
+	err := s.withTx(ctx, func(tx *Store) error {
+		rows, err := tx.tx.QueryContext(ctx, tx.q(sqlEndUserSessions), nanos(at), reason, poolID, sub, exceptID)
+		if err != nil {
+			return tx.wrap(op, err)
+		}
+		ids, err = collect(rows, func(row scanner) (string, error) {
+			var id string
+			return id, row.Scan(&id)
+		})
+		if err != nil {
+			return tx.wrap(op, err)
+		}
+		return tx.enqueueLogouts(ctx, at, ids...)
 	})
 	if err != nil {
-		return nil, s.wrap(op, err)
+		return nil, err
 	}
 	slices.Sort(ids)
 	return ids, nil
