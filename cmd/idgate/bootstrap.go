@@ -32,6 +32,8 @@ type app struct {
 	tenants  *tenant.Service
 	outbox   *notify.Outbox
 	logouts  *notify.LogoutSender
+	webhooks *tenant.Webhooks
+	hooks    *notify.WebhookSender
 	logger   *slog.Logger
 }
 
@@ -154,7 +156,9 @@ func open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, er
 		accounts: account.NewService(store, hasher, mailer, emails, time.Now),
 		tenants:  tenant.NewService(store, keys, cfg.PublicURL, cfg.Region, time.Now),
 		logouts:  notify.NewLogoutSender(store, tokens.LogoutToken, nil, logger),
+		webhooks: tenant.NewWebhooks(store, sealer, time.Now),
 	}
+	a.hooks = notify.NewWebhookSender(store, a.webhooks.OpenSecret, nil, logger)
 	// Sessions that end wake the back-channel logout sender at once; it
 	// also polls, so notices written by other processes go out too.
 	wake := func(string, []string) { a.logouts.Wake() }

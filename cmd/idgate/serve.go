@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/idgate/idgate/internal/audit"
 	"github.com/idgate/idgate/internal/config"
 	"github.com/idgate/idgate/internal/secret"
 	"github.com/idgate/idgate/internal/web"
@@ -55,7 +56,7 @@ func serve(ctx context.Context, cfg config.Config) error {
 	}
 	var ready atomic.Bool
 	srv := web.New(web.Deps{
-		Tokens: a.tokens, Accounts: a.accounts, Tenants: a.tenants, Store: a.store,
+		Tokens: a.tokens, Accounts: a.accounts, Tenants: a.tenants, Webhooks: a.webhooks, Store: a.store,
 		AdminTokenDigest: secret.Digest(tok), PublicURL: cfg.PublicURL, Logger: logger, TrustProxy: cfg.TrustProxy,
 	}, ready.Load)
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -75,6 +76,8 @@ func serve(ctx context.Context, cfg config.Config) error {
 	workers, stopWorkers := context.WithCancel(context.Background())
 	defer stopWorkers()
 	go a.logouts.Run(workers)
+	go a.hooks.Run(workers)
+	go retention(workers, a)
 	ready.Store(true)
 	backend := "sqlite:" + filepath.Join(cfg.DataDir, "idgate.db")
 	if cfg.DatabaseURL != "" {
@@ -99,4 +102,27 @@ func serve(ctx context.Context, cfg config.Config) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// retention purges audit events older than the configured retention, at
+// start and then hourly. Several nodes may run it: purges are idempotent.
+func retention(ctx context.Context, a *app) {
+	keep := a.cfg.Retention()
+	if keep <= 0 {
+		return
+	}
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := audit.Purge(ctx, a.store, keep, time.Now()); err != nil {
+			a.logger.Warn("audit retention purge failed", "err", err.Error())
+		} else if n > 0 {
+			a.logger.Info("audit retention purge", "deleted", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -33,6 +34,14 @@ type Config struct {
 	LogLevel    string `json:"log_level"`
 	LogFormat   string `json:"log_format"`
 	TrustProxy  bool   `json:"trust_proxy"`
+	// AuditRetention is how long events are kept ("" or "0": forever).
+	AuditRetention string `json:"audit_retention"`
+}
+
+// Retention returns the audit retention period (0: keep forever).
+func (c Config) Retention() time.Duration {
+	d, _ := time.ParseDuration(c.AuditRetention)
+	return d
 }
 
 // option describes one setting: its flag, environment variable, default
@@ -55,6 +64,7 @@ var options = []option{
 	{"region", "IDGATE_REGION", "local", "region prefix of new user pool ids", func(c *Config) *string { return &c.Region }},
 	{"log-level", "IDGATE_LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }},
 	{"log-format", "IDGATE_LOG_FORMAT", "json", "json or text", func(c *Config) *string { return &c.LogFormat }},
+	{"audit-retention", "IDGATE_AUDIT_RETENTION", "0", "keep audit events this long, e.g. 2160h; older ones are purged hourly behind a checkpoint (0: forever)", func(c *Config) *string { return &c.AuditRetention }},
 }
 
 const trustProxyEnv = "IDGATE_TRUST_PROXY"
@@ -158,6 +168,9 @@ func (c Config) Validate() error {
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		errs = append(errs, fmt.Errorf("log-format %q: must be json or text", c.LogFormat))
+	}
+	if d, err := time.ParseDuration(c.AuditRetention); err != nil || d < 0 || (d > 0 && d < time.Hour) {
+		errs = append(errs, fmt.Errorf("audit-retention %q: must be 0 or a duration of at least 1h, e.g. 2160h", c.AuditRetention))
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 32 {
 		errs = append(errs, errors.New("admin-token: must be at least 32 characters"))

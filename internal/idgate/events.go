@@ -10,6 +10,8 @@ const (
 	EventAPIKeyRevoked      = "api_key.revoked"
 	EventAPIKeyDenied       = "api_key.denied"
 	EventKeysRotated        = "signing_keys.rotated"
+	EventWebhookCreated     = "webhook.created"
+	EventWebhookDisabled    = "webhook.disabled"
 	EventUserCreated        = "user.created"
 	EventLoginSucceeded     = "login.succeeded"
 	EventLoginFailed        = "login.failed"

@@ -47,6 +47,10 @@ type UserPage struct {
 // transaction; an error from fn aborts the change and is returned as is.
 type Store interface {
 	OIDCStore
+	FeedStore
+	HostedStore
+	AuditStore
+	WebhookStore
 
 	// InTx runs fn with a Store bound to one transaction: everything fn does
 	// commits together or not at all. Calling InTx on the Store passed to

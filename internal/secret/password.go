@@ -113,6 +113,11 @@ func decodePHC(s string) (p Argon2Params, salt, key []byte, err error) {
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Time, &p.Threads); err != nil {
 		return p, nil, nil, ErrMalformedHash
 	}
+	// Bounds: argon2 panics below its minimums, and a stored hash must not
+	// be able to demand unbounded memory or time from the server.
+	if p.Time < 1 || p.Time > 16 || p.Threads < 1 || p.Threads > 16 || p.MemoryKiB < 8*uint32(p.Threads) || p.MemoryKiB > 1<<20 {
+		return p, nil, nil, ErrMalformedHash
+	}
 	if salt, err = base64.RawStdEncoding.DecodeString(parts[4]); err != nil {
 		return p, nil, nil, ErrMalformedHash
 	}

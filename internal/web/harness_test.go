@@ -53,6 +53,7 @@ type env struct {
 	tenants  *tenant.Service
 	accounts *account.Service
 	tokens   *token.Service
+	webhooks *tenant.Webhooks
 }
 
 // fastHasher keeps tests quick: real argon2id with small parameters.
@@ -86,7 +87,8 @@ func newEnv(t *testing.T) *env {
 	e.tokens = token.NewService(token.Config{Store: st, Keys: keys, Sealer: sealer, Now: clk.Now, PublicURL: e.srv.URL})
 	e.accounts = account.NewService(st, fastHasher, mailer, emails, clk.Now)
 	e.tenants = tenant.NewService(st, keys, e.srv.URL, "test", clk.Now)
-	s := web.New(web.Deps{Tokens: e.tokens, Accounts: e.accounts, Tenants: e.tenants, Store: st,
+	e.webhooks = tenant.NewWebhooks(st, sealer, clk.Now)
+	s := web.New(web.Deps{Tokens: e.tokens, Accounts: e.accounts, Tenants: e.tenants, Webhooks: e.webhooks, Store: st,
 		AdminTokenDigest: secret.Digest(adminToken), PublicURL: e.srv.URL, Logger: logger, Now: clk.Now}, nil)
 	mux.Handle("/", s.Handler())
 	return e
@@ -186,13 +188,21 @@ func (e *env) login(clientID, email, password string, params loginParams) *url.U
 	for k, v := range params {
 		q.Set(k, v)
 	}
-	resp, err := noRedirect.Get(e.srv.URL + "/v2/mfa/code/" + clientID + "?" + q.Encode())
+	return e.loginFrom(e.srv.URL+"/v2/mfa/code/"+clientID+"?"+q.Encode(), email, password)
+}
+
+// loginFrom starts at an authorization URL (the code URL or the OIDC
+// authorize endpoint), fills in the hosted login form and returns the
+// callback URL the browser is sent to.
+func (e *env) loginFrom(start, email, password string) *url.URL {
+	e.t.Helper()
+	resp, err := noRedirect.Get(start)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusFound {
-		e.t.Fatalf("code URL: status %d", resp.StatusCode)
+		e.t.Fatalf("authorization URL: status %d", resp.StatusCode)
 	}
 	loginURL, _ := url.Parse(e.srv.URL)
 	loginURL = loginURL.ResolveReference(mustParse(e.t, resp.Header.Get("Location")))

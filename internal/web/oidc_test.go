@@ -370,3 +370,46 @@ func TestBackChannelLogoutRetries(t *testing.T) {
 		t.Fatalf("after delivery: %+v", n[0])
 	}
 }
+
+func TestAdminAuditAPI(t *testing.T) {
+	e := newEnv(t)
+	c := e.project("web")
+	e.user(c.UserPoolID, "yuri@example.com")
+	e.signIn(c, "yuri@example.com")
+	auth := map[string]string{"Authorization": "Bearer " + adminToken}
+	var page struct {
+		Events []struct {
+			Seq  int64
+			Type string
+			Hash string
+		}
+		Next int64
+	}
+	e.call("GET", "/admin/api/projects/"+c.ProjectID+"/events?limit=2", auth, nil, 200, &page)
+	if len(page.Events) != 2 || page.Events[0].Type != "project.created" || page.Next != page.Events[1].Seq {
+		t.Fatalf("page = %+v", page)
+	}
+	e.call("GET", "/admin/api/projects/"+c.ProjectID+"/events?type=login.succeeded", auth, nil, 200, &page)
+	if len(page.Events) != 1 || page.Next != 0 {
+		t.Fatalf("filtered = %+v", page)
+	}
+	var rep struct {
+		OK     bool
+		Events int
+	}
+	e.call("GET", "/admin/api/projects/"+c.ProjectID+"/events/verify", auth, nil, 200, &rep)
+	if !rep.OK || rep.Events < 4 {
+		t.Fatalf("verify = %+v", rep)
+	}
+	raw := e.call("GET", "/admin/api/projects/"+c.ProjectID+"/events/export?format=csv", auth, nil, 200, nil)
+	if lines := strings.Count(string(raw), "\n"); lines != rep.Events+1 {
+		t.Fatalf("csv export has %d lines for %d events", lines, rep.Events)
+	}
+	var ae oauthErr
+	e.call("GET", "/admin/api/projects/"+c.ProjectID+"/events?since=yesterday", auth, nil, 400, &ae)
+	if !strings.Contains(ae.Description, "since") {
+		t.Fatalf("bad since: %+v", ae)
+	}
+	e.call("GET", "/admin/api/projects/prj_nope/events", auth, nil, 404, nil)
+	e.call("GET", "/admin/api/projects/"+c.ProjectID+"/events", nil, nil, 401, nil)
+}

@@ -25,6 +25,13 @@ var htmlRoutes = []string{
 	"GET /static/idgate.css",
 }
 
+// pendingRoutes are operations documented ahead of the route that serves
+// them: they may be in openapi.json before routes.go registers them. Once
+// a route is served it is checked like any other; then drop it from here.
+var pendingRoutes = []string{
+	"GET /{poolId}/authorize", // the OIDC authorization endpoint, being added to the hosted login
+}
+
 // httpMethods are the operation keys of an OpenAPI path item.
 var httpMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -246,9 +253,52 @@ func TestOpenAPIDocumentsRegisteredRoutes(t *testing.T) {
 				continue
 			}
 			r := route{strings.ToUpper(m), p}
-			if !served[r.String()] && !served[route{"", p}.String()] {
+			if !served[r.String()] && !served[route{"", p}.String()] && !slices.Contains(pendingRoutes, r.String()) {
 				t.Errorf("openapi.json documents %s, which routes.go does not serve", r)
 			}
+		}
+	}
+}
+
+// discoveryKey matches the keys of the discovery document's map literal.
+var discoveryKey = regexp.MustCompile(`(?m)^\s*"([a-z_]+)":`)
+
+// TestOpenAPIDiscoveryDocument checks the OpenIDConfiguration schema names
+// every member the discovery handler of wellknown.go returns (all of them
+// required), and no other, reading the handler's map literal.
+func TestOpenAPIDiscoveryDocument(t *testing.T) {
+	src, err := os.ReadFile("wellknown.go")
+	if err != nil {
+		t.Fatalf("read wellknown.go: %v", err)
+	}
+	_, body, ok := strings.Cut(string(src), "doc := map[string]any{")
+	body, _, ok2 := strings.Cut(body, "\n\t}\n")
+	if !ok || !ok2 {
+		t.Fatal("the discovery document's map literal (doc := map[string]any{...}) is not in wellknown.go any more")
+	}
+	served := map[string]bool{}
+	for _, m := range discoveryKey.FindAllStringSubmatch(body, -1) {
+		served[m[1]] = true
+	}
+	if !served["issuer"] || !served["jwks_uri"] {
+		t.Fatalf("found %d discovery members in wellknown.go, without issuer or jwks_uri; the regexp no longer matches it", len(served))
+	}
+	schema, _ := loadOpenAPI(t)["components"].(map[string]any)["schemas"].(map[string]any)["OpenIDConfiguration"].(map[string]any)
+	props, _ := schema["properties"].(map[string]any)
+	required := map[string]bool{}
+	for _, r := range schema["required"].([]any) {
+		required[r.(string)] = true
+	}
+	for k := range served {
+		if props[k] == nil {
+			t.Errorf("the discovery document returns %q, which OpenIDConfiguration does not describe", k)
+		} else if !required[k] {
+			t.Errorf("the discovery document always returns %q, but OpenIDConfiguration does not require it", k)
+		}
+	}
+	for k := range props {
+		if !served[k] {
+			t.Errorf("OpenIDConfiguration describes %q, which the discovery document does not return", k)
 		}
 	}
 }

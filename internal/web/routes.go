@@ -45,6 +45,11 @@ func (s *Server) routes() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
+	// The HTTP ceiling for `idgate bench baseline`: the cheapest JSON
+	// answer, through the same middleware as every other route.
+	mux.HandleFunc("GET /bench/baseline", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	})
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "public, max-age=300")
@@ -67,6 +72,14 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /admin/api/pools/{poolId}/users", s.admin(s.adminCreateUser))
 	mux.Handle("GET /admin/api/pools/{poolId}/users", s.admin(s.adminListUsers))
 	mux.Handle("POST /admin/api/pools/{poolId}/keys/rotate", s.admin(s.adminRotateKeys))
+	mux.Handle("GET /admin/api/projects/{projectId}/events", s.admin(s.adminListEvents))
+	mux.Handle("GET /admin/api/projects/{projectId}/events/export", s.admin(s.adminExportEvents))
+	mux.Handle("GET /admin/api/projects/{projectId}/events/verify", s.admin(s.adminVerifyEvents))
+	mux.Handle("POST /admin/api/projects/{projectId}/webhooks", s.admin(s.adminCreateWebhook))
+	mux.Handle("GET /admin/api/projects/{projectId}/webhooks", s.admin(s.adminListWebhooks))
+	mux.Handle("DELETE /admin/api/webhooks/{webhookId}", s.admin(s.adminDisableWebhook))
+	mux.Handle("GET /admin/api/webhooks/{webhookId}/deliveries", s.admin(s.adminWebhookDeliveries))
+	mux.Handle("POST /admin/api/webhook-deliveries/{deliveryId}/retry", s.admin(s.adminRedeliver))
 
 	// Per-pool public documents (under the issuer).
 	mux.Handle("GET /{poolId}/.well-known/jwks.json", api(s.jwks))
@@ -81,6 +94,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /{poolId}/introspect", oauth(s.oidcIntrospect))
 	mux.HandleFunc("GET /{poolId}/logout", s.oidcEndSession)
 	mux.Handle("POST /{poolId}/logout", cop.Handler(http.HandlerFunc(s.oidcEndSession)))
+
+	// Revocation feed (server-sent events, x-api-key with session:read).
+	mux.Handle("GET /{poolId}/revocations", s.revocationFeed())
 
 	// Hosted login (HTML forms): cross-origin POSTs are refused.
 	mux.HandleFunc("GET /v2/mfa/code/{clientId}", s.codeURL)

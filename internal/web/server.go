@@ -22,6 +22,7 @@ type Deps struct {
 	Tokens   *token.Service
 	Accounts *account.Service
 	Tenants  *tenant.Service
+	Webhooks *tenant.Webhooks
 	Store    idgate.Store // read-only lookups for the hosted pages and readiness
 	// AdminTokenDigest is the SHA-256 (secret.Digest) of the admin API's
 	// bearer token.

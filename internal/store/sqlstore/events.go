@@ -3,94 +3,14 @@ package sqlstore
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/idgate/idgate/internal/idgate"
 )
-
-// EventHash returns the chain hash of e: the lowercase hex SHA-256 of
-//
-//	e.PrevHash + "\n" + canonical JSON of e without Seq and Hash
-//
-// where the canonical JSON is one object with the keys, in this order, id,
-// project_id, pool_id, type, actor_type, actor_id, user_sub, session_id,
-// client_id, ip, user_agent, data, created_at (RFC 3339 with nanoseconds, in
-// UTC) and prev_hash. data is null when e.Data is empty; otherwise it is
-// e.Data encoded, decoded and encoded again by encoding/json, which sorts
-// the keys of every object and keeps numbers' literal text, so the hash
-// depends on the JSON value of Data, not on the Go types that built it.
-//
-// Recomputing EventHash over an event read back from the store yields its
-// Hash, which is how a verifier checks a project's chain. It returns ""
-// when e.Data cannot be encoded as JSON (AppendEvent refuses such events).
-func EventHash(e idgate.Event) string {
-	data, err := canonicalData(e.Data)
-	if err != nil {
-		return ""
-	}
-	return eventHash(e, data)
-}
-
-// hashedEvent fixes the fields, names and order EventHash covers.
-type hashedEvent struct {
-	ID        string          `json:"id"`
-	ProjectID string          `json:"project_id"`
-	PoolID    string          `json:"pool_id"`
-	Type      string          `json:"type"`
-	ActorType string          `json:"actor_type"`
-	ActorID   string          `json:"actor_id"`
-	UserSub   string          `json:"user_sub"`
-	SessionID string          `json:"session_id"`
-	ClientID  string          `json:"client_id"`
-	IP        string          `json:"ip"`
-	UserAgent string          `json:"user_agent"`
-	Data      json.RawMessage `json:"data"`
-	CreatedAt string          `json:"created_at"`
-	PrevHash  string          `json:"prev_hash"`
-}
-
-func eventHash(e idgate.Event, data json.RawMessage) string {
-	if data == nil {
-		data = json.RawMessage("null")
-	}
-	body, err := json.Marshal(hashedEvent{
-		ID: e.ID, ProjectID: e.ProjectID, PoolID: e.PoolID, Type: e.Type, ActorType: e.ActorType,
-		ActorID: e.ActorID, UserSub: e.UserSub, SessionID: e.SessionID, ClientID: e.ClientID, IP: e.IP,
-		UserAgent: e.UserAgent, Data: data, CreatedAt: e.CreatedAt.UTC().Format(time.RFC3339Nano),
-		PrevHash: e.PrevHash,
-	})
-	if err != nil { // unreachable: every field is a string or valid JSON
-		return ""
-	}
-	h := sha256.New()
-	h.Write([]byte(e.PrevHash + "\n"))
-	h.Write(body)
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-// canonicalData returns the canonical JSON of an event's Data (see
-// EventHash), or nil when it is empty. It is also what the store keeps.
-func canonicalData(m map[string]any) (json.RawMessage, error) {
-	if len(m) == 0 {
-		return nil, nil
-	}
-	first, err := json.Marshal(m)
-	if err != nil {
-		return nil, err
-	}
-	v, err := decodeNumbers(first)
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(v)
-}
 
 // decodeNumbers decodes JSON keeping numbers as json.Number.
 func decodeNumbers(raw []byte) (any, error) {
@@ -149,8 +69,10 @@ const (
 	// until the transaction ends. (The migration lock uses a key outside the
 	// int4 range of hashtext, so the two never collide.)
 	sqlLockProjectEventsPG = `SELECT pg_advisory_xact_lock(hashtext(?))`
-	sqlLastEventHash       = `SELECT hash FROM events WHERE project_id = ? ORDER BY seq DESC LIMIT 1`
-	sqlInsertEvent         = `INSERT INTO events (id, project_id, pool_id, type, actor_type, actor_id, user_sub,
+	sqlLastEventHash       = `SELECT hash FROM event_heads WHERE project_id = ?`
+	sqlSetEventHead        = `INSERT INTO event_heads (project_id, seq, hash) VALUES (?, ?, ?)
+ON CONFLICT (project_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`
+	sqlInsertEvent = `INSERT INTO events (id, project_id, pool_id, type, actor_type, actor_id, user_sub,
 	session_id, client_id, ip, user_agent, data, created_at, prev_hash, hash)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT DO NOTHING
@@ -159,7 +81,7 @@ RETURNING seq`
 
 // AppendEvent chains e to its project's latest event and stores it. It
 // sets e.ID (when empty, to a new "evt_" id), e.Seq, e.PrevHash ("" for a
-// project's first event) and e.Hash (see EventHash), and normalises
+// project's first event) and e.Hash (see idgate.EventHash), and normalises
 // e.CreatedAt, which is required, to UTC; e is left untouched on failure.
 //
 // Reading the latest hash and inserting happen in one transaction (the
@@ -180,7 +102,7 @@ func (s *Store) AppendEvent(ctx context.Context, e *idgate.Event) error {
 		ev.ID = idgate.NewID("evt_")
 	}
 	ev.CreatedAt = ev.CreatedAt.UTC()
-	data, err := canonicalData(ev.Data)
+	data, err := idgate.CanonicalEventData(ev.Data)
 	if err != nil {
 		return fmt.Errorf("%s: data: %w", op, err)
 	}
@@ -196,7 +118,7 @@ func (s *Store) AppendEvent(ctx context.Context, e *idgate.Event) error {
 		} else if err != nil {
 			return tx.wrap(op, err)
 		}
-		ev.Hash = eventHash(ev, data)
+		ev.Hash = idgate.EventHash(ev)
 		var stored any // NULL when there is no data
 		if data != nil {
 			stored = string(data)
@@ -207,7 +129,13 @@ func (s *Store) AppendEvent(ctx context.Context, e *idgate.Event) error {
 		if errors.Is(err, sql.ErrNoRows) { // ON CONFLICT DO NOTHING skipped it
 			return fmt.Errorf("%s: %w: event id %s is taken, or the chain moved", op, idgate.ErrConflict, ev.ID)
 		}
-		return tx.wrap(op, err)
+		if err != nil {
+			return tx.wrap(op, err)
+		}
+		if _, err = tx.tx.ExecContext(ctx, tx.q(sqlSetEventHead), ev.ProjectID, ev.Seq, ev.Hash); err != nil {
+			return tx.wrap(op, err)
+		}
+		return tx.enqueueDeliveries(ctx, ev)
 	})
 	if err != nil {
 		return err

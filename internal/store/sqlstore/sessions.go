@@ -81,7 +81,10 @@ func (s *Store) EndSession(ctx context.Context, id string, at time.Time, reason 
 		}
 		if n > 0 {
 			ended = true
-			return tx.enqueueLogouts(ctx, at, id)
+			if err := tx.enqueueLogouts(ctx, at, id); err != nil {
+				return err
+			}
+			return tx.recordRevocations(ctx, id)
 		}
 		ok, err := tx.exists(ctx, sqlSessionExists, id)
 		if err != nil {
@@ -121,7 +124,10 @@ func (s *Store) EndUserSessions(ctx context.Context, poolID, sub string, at time
 		if err != nil {
 			return tx.wrap(op, err)
 		}
-		return tx.enqueueLogouts(ctx, at, ids...)
+		if err := tx.enqueueLogouts(ctx, at, ids...); err != nil {
+			return err
+		}
+		return tx.recordRevocations(ctx, ids...)
 	})
 	if err != nil {
 		return nil, err

@@ -60,10 +60,10 @@ func TestEventHash(t *testing.T) {
 		`"ip":"192.0.2.1","user_agent":"ua","data":{"a":{"x":[2,1],"y":"\u003cb\u003e"},"z":1},` +
 		`"created_at":"2025-01-02T02:04:05.0000006Z","prev_hash":"abc"}`
 	sum := sha256.Sum256([]byte("abc\n" + canonical))
-	if got, want := sqlstore.EventHash(e), hex.EncodeToString(sum[:]); got != want {
+	if got, want := idgate.EventHash(e), hex.EncodeToString(sum[:]); got != want {
 		t.Fatalf("EventHash = %s, want %s", got, want)
 	}
-	if got := sqlstore.EventHash(idgate.Event{Data: map[string]any{"f": func() {}}}); got != "" {
+	if got := idgate.EventHash(idgate.Event{Data: map[string]any{"f": func() {}}}); got != "" {
 		t.Fatalf("EventHash of unencodable data = %q, want empty", got)
 	}
 
@@ -78,7 +78,7 @@ func TestEventHash(t *testing.T) {
 			if err := s.AppendEvent(ctx, &e); err != nil {
 				t.Fatal(err)
 			}
-			if got := sqlstore.EventHash(e); got != e.Hash {
+			if got := idgate.EventHash(e); got != e.Hash {
 				t.Fatalf("event %d: EventHash(appended) = %s, Hash %s", i, got, e.Hash)
 			}
 		}
@@ -87,7 +87,7 @@ func TestEventHash(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, e := range events {
-			if got := sqlstore.EventHash(e); got != e.Hash {
+			if got := idgate.EventHash(e); got != e.Hash {
 				t.Fatalf("event %d read back: EventHash = %s, stored Hash %s", i, got, e.Hash)
 			}
 		}
