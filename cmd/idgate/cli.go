@@ -315,6 +315,7 @@ func userCmd() *cobra.Command {
 	create.Flags().Bool("confirmed", false, "mark the email verified and the user CONFIRMED")
 	addAdminFlags(create)
 	cmd.AddCommand(create)
+	cmd.AddCommand(userAdminCmds()...)
 	return cmd
 }
 

@@ -41,6 +41,6 @@ server with --server URL --admin-token TOKEN.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCmd(), projectCmd(), appCmd(), userCmd(), apikeyCmd(), keysCmd(), auditCmd(), migrateCmd(), benchCmd())
+	root.AddCommand(serveCmd(), projectCmd(), appCmd(), userCmd(), apikeyCmd(), keysCmd(), auditCmd(), webhookCmd(), migrateCmd(), benchCmd())
 	return root
 }

@@ -157,6 +157,9 @@ func (s *Service) confirmDeletion(ctx context.Context, projectID, token string, 
 		if ended, err = tx.EndUserSessions(ctx, pool.ID, user.Sub, now, idgate.EndUserDeleted, ""); err != nil {
 			return err
 		}
+		if _, err := tx.EndUserHostedSessions(ctx, pool.ID, user.Sub, now, idgate.EndUserDeleted); err != nil {
+			return err
+		}
 		if err := tx.ScrubUserSessions(ctx, pool.ID, user.Sub); err != nil {
 			return err
 		}

@@ -24,6 +24,8 @@ const (
 	EventAttributesUpdated  = "user.attributes_updated"
 	EventDeletionRequested  = "user.deletion_requested"
 	EventUserDeleted        = "user.deleted"
+	EventUserDisabled       = "user.disabled"
+	EventUserEnabled        = "user.enabled"
 )
 
 // Actor types of events.

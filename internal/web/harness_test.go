@@ -54,6 +54,33 @@ type env struct {
 	accounts *account.Service
 	tokens   *token.Service
 	webhooks *tenant.Webhooks
+	// userAgent, when set, is the browser's User-Agent in hosted logins.
+	userAgent string
+}
+
+// browse sends a browser request of the hosted login (no redirects
+// followed), with the env's User-Agent.
+func (e *env) browse(method, target string, form url.Values) *http.Response {
+	e.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, target, body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if e.userAgent != "" {
+		req.Header.Set("User-Agent", e.userAgent)
+	}
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return resp
 }
 
 // fastHasher keeps tests quick: real argon2id with small parameters.
@@ -196,20 +223,14 @@ func (e *env) login(clientID, email, password string, params loginParams) *url.U
 // callback URL the browser is sent to.
 func (e *env) loginFrom(start, email, password string) *url.URL {
 	e.t.Helper()
-	resp, err := noRedirect.Get(start)
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	resp := e.browse("GET", start, nil)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusFound {
 		e.t.Fatalf("authorization URL: status %d", resp.StatusCode)
 	}
 	loginURL, _ := url.Parse(e.srv.URL)
 	loginURL = loginURL.ResolveReference(mustParse(e.t, resp.Header.Get("Location")))
-	page, err := http.Get(loginURL.String())
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	page := e.browse("GET", loginURL.String(), nil)
 	html, _ := io.ReadAll(page.Body)
 	page.Body.Close()
 	form := url.Values{}
@@ -218,10 +239,7 @@ func (e *env) loginFrom(start, email, password string) *url.URL {
 	}
 	form.Set("email", email)
 	form.Set("password", password)
-	resp, err = noRedirect.PostForm(e.srv.URL+loginURL.Path, form)
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	resp = e.browse("POST", e.srv.URL+loginURL.Path, form)
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther {
