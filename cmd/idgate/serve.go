@@ -76,7 +76,10 @@ func serve(ctx context.Context, cfg config.Config) error {
 	workers, stopWorkers := context.WithCancel(context.Background())
 	defer stopWorkers()
 	go a.logouts.Run(workers)
+	go pruneRevocations(workers, a.store, logger)
 	go a.hooks.Run(workers)
+	lastSeenDone := make(chan struct{})
+	go func() { a.tokens.RunLastSeen(workers, 30*time.Second); close(lastSeenDone) }()
 	go retention(workers, a)
 	ready.Store(true)
 	backend := "sqlite:" + filepath.Join(cfg.DataDir, "idgate.db")
@@ -100,6 +103,8 @@ func serve(ctx context.Context, cfg config.Config) error {
 	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	stopWorkers()
+	<-lastSeenDone // the last coalesced last-seen times are written
 	logger.Info("stopped")
 	return nil
 }

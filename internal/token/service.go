@@ -27,6 +27,7 @@ type Service struct {
 	now    func() time.Time
 	base   string // public URL; a pool's issuer is base + "/" + poolID
 	grace  time.Duration
+	seen   lastSeen
 	// OnSessionsEnded, when set, is told the ids of sessions that ended
 	// (after the change committed), for caches and revocation feeds.
 	OnSessionsEnded func(poolID string, ids []string)

@@ -44,6 +44,9 @@ func (s *Service) Verify(ctx context.Context, poolID, raw string) (Verification,
 	}
 	v.Revoked = revoked
 	v.Active = !v.Expired && !v.Revoked
+	if v.Active && c.SID != "" {
+		s.seen.mark(c.SID, now)
+	}
 	return v, nil
 }
 
@@ -61,6 +64,8 @@ func (s *Service) sessionEnded(ctx context.Context, poolID, sid string, now time
 	}
 	return sess.PoolID != poolID || !sess.EndedAt.IsZero(), nil
 }
+
+func isNotFound(err error) bool { return errors.Is(err, idgate.ErrNotFound) }
 
 // clientGone reports whether the app a client_credentials token was issued
 // to no longer exists in the pool.
