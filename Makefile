@@ -31,8 +31,12 @@ run: ## run the server with embedded defaults (./idgate-data, http://127.0.0.1:8
 test: ## go vet, then every test with the race detector (PostgreSQL too when IDGATE_TEST_POSTGRES_DSN is set)
 	$(GO) vet ./... && $(GO) test -race -count=1 ./...
 
-test-postgres: ## the store and web tests against PostgreSQL at POSTGRES_DSN
-	IDGATE_TEST_POSTGRES_DSN='$(POSTGRES_DSN)' $(GO) test -race -count=1 ./internal/store/... ./internal/web/...
+# The packages with PostgreSQL tests: the storage conformance suite, the
+# HTTP edge, the end-to-end server tests and the SDK's token store.
+POSTGRES_PKGS := ./internal/store/... ./internal/web/... ./internal/e2e/... ./client/...
+
+test-postgres: ## the store, web, end-to-end and SDK tests against PostgreSQL at POSTGRES_DSN
+	IDGATE_TEST_POSTGRES_DSN='$(POSTGRES_DSN)' $(GO) test -race -count=1 $(POSTGRES_PKGS)
 
 lint: ## gofmt -l must print nothing; go vet
 	@unformatted=$$(gofmt -l .); \

@@ -55,7 +55,11 @@ Credentials: with --admin-token, bench creates its own sandbox project (MFA off,
 --alg signing) and --users users through the admin API. Otherwise pass the
 project's --api-key, --client-id, --client-secret and a user's --email and
 --password, or --seeded-users N for users made by 'idgate bench seed'.
-Before measuring, bench signs in --sessions times to get tokens.`,
+Before measuring, bench signs in --sessions times to get tokens.
+
+The hosted login limits sign-ins per client IP. To load-test logins from one
+machine, start the server with --trust-proxy and pass --forwarded-for: each
+login then comes from its own made-up address.`,
 		Example: `  idgate bench --url http://127.0.0.1:8080 --admin-token "$(cat idgate-data/admin.token)" \
       --alg ES256 --op baseline,verify,refresh,code --concurrency 64 --duration 10s`,
 		RunE: runBench,
@@ -78,6 +82,7 @@ Before measuring, bench signs in --sessions times to get tokens.`,
 	f.String("password", benchPassword, "password of --email, or of the seeded users")
 	f.Int("seeded-users", 0, "sign in as random users among the first N made by 'idgate bench seed'")
 	f.String("label", "", "free text recorded in the JSON report (e.g. \"sqlite ES256\")")
+	f.Bool("forwarded-for", false, "give every hosted login its own made-up client IP (X-Forwarded-For), so the per-IP\nsign-in rate limit does not cap the login, code and storm operations; the server must run with --trust-proxy")
 	f.Bool("json", false, "print the results as JSON")
 	f.Bool("quiet", false, "no progress on stderr")
 	cmd.AddCommand(benchSeedCmd())
@@ -114,7 +119,8 @@ func runBench(cmd *cobra.Command, _ []string) error {
 	for _, l := range levels {
 		maxC = max(maxC, l+storm)
 	}
-	run := &benchRun{c: &bench.Client{BaseURL: strings.TrimRight(base, "/"), HTTP: bench.NewHTTPClient(maxC)}}
+	fwd, _ := f.GetBool("forwarded-for")
+	run := &benchRun{c: &bench.Client{BaseURL: strings.TrimRight(base, "/"), HTTP: bench.NewHTTPClient(maxC), ForwardedFor: fwd}}
 	quiet, _ := f.GetBool("quiet")
 	var progress io.Writer = cmd.ErrOrStderr()
 	if quiet {

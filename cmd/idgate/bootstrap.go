@@ -14,6 +14,7 @@ import (
 
 	"github.com/idgate/idgate/internal/account"
 	"github.com/idgate/idgate/internal/config"
+	"github.com/idgate/idgate/internal/console"
 	"github.com/idgate/idgate/internal/idgate"
 	"github.com/idgate/idgate/internal/notify"
 	"github.com/idgate/idgate/internal/secret"
@@ -34,6 +35,7 @@ type app struct {
 	logouts  *notify.LogoutSender
 	webhooks *tenant.Webhooks
 	hooks    *notify.WebhookSender
+	console  *console.Service
 	logger   *slog.Logger
 }
 
@@ -158,6 +160,7 @@ func open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, er
 		logouts:  notify.NewLogoutSender(store, tokens.LogoutToken, nil, logger),
 		webhooks: tenant.NewWebhooks(store, sealer, time.Now),
 	}
+	a.console = console.NewService(store, hasher, sealer, console.Limits{}, time.Now)
 	a.hooks = notify.NewWebhookSender(store, a.webhooks.OpenSecret, nil, logger)
 	// Sessions that end wake the back-channel logout sender at once; it
 	// also polls, so notices written by other processes go out too.
@@ -165,4 +168,28 @@ func open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, er
 	tokens.OnSessionsEnded = wake
 	a.accounts.OnSessionsEnded = wake
 	return a, nil
+}
+
+// revocationRetention is how long the revocation feed keeps an ended
+// session: longer than the longest access-token lifetime (1 day), so a
+// resource server resuming the feed learns of every session whose tokens
+// could still be presented.
+const revocationRetention = 48 * time.Hour
+
+// pruneRevocations deletes old revocation feed rows hourly until ctx ends.
+func pruneRevocations(ctx context.Context, store idgate.Store, logger *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := store.PruneRevocations(ctx, time.Now().Add(-revocationRetention)); err != nil && ctx.Err() == nil {
+			logger.Warn("prune revocation feed", "err", err.Error())
+		} else if n > 0 {
+			logger.Info("pruned revocation feed", "rows", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -14,6 +14,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/idgate/idgate/internal/config"
 )
 
 func main() {
@@ -37,7 +39,9 @@ optional JSON config file (--config), then defaults. With no configuration,
 
 Administration commands (project, user, apikey, keys, app) work on the local
 data directory directly (also while a server runs on it), or on a running
-server with --server URL --admin-token TOKEN.`,
+server with --server URL --admin-token TOKEN.
+
+`+config.Usage(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

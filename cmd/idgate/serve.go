@@ -58,6 +58,7 @@ func serve(ctx context.Context, cfg config.Config) error {
 	srv := web.New(web.Deps{
 		Tokens: a.tokens, Accounts: a.accounts, Tenants: a.tenants, Webhooks: a.webhooks, Store: a.store,
 		AdminTokenDigest: secret.Digest(tok), PublicURL: cfg.PublicURL, Logger: logger, TrustProxy: cfg.TrustProxy,
+		Console: a.console, Outbox: a.outbox, Sealer: a.sealer,
 	}, ready.Load)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -90,6 +91,10 @@ func serve(ctx context.Context, cfg config.Config) error {
 	if cfg.AdminToken == "" {
 		fmt.Fprintf(os.Stderr, "idgate: admin API bearer token is in %s\n", filepath.Join(cfg.DataDir, "admin.token"))
 	}
+	if err := announceConsole(ctx, a, cfg.PublicURL); err != nil {
+		return fmt.Errorf("admin console: %w", err)
+	}
+	go consoleHousekeeping(workers, a)
 	fmt.Fprintf(os.Stderr, "idgate: serving on %s (create a project: idgate project create --name demo --callback-url http://localhost:3000/callback)\n", cfg.PublicURL)
 	select {
 	case err := <-errc:
@@ -123,6 +128,37 @@ func retention(ctx context.Context, a *app) {
 			a.logger.Warn("audit retention purge failed", "err", err.Error())
 		} else if n > 0 {
 			a.logger.Info("audit retention purge", "deleted", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// announceConsole prints the admin console's address and, while no
+// administrator exists, a fresh one-time setup link (its token is stored
+// hashed and works once, for 24 hours).
+func announceConsole(ctx context.Context, a *app, publicURL string) error {
+	tok, err := a.console.IssueSetupToken(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "idgate: admin console at %s/admin\n", publicURL)
+	if tok != "" {
+		fmt.Fprintf(os.Stderr, "idgate: no administrator yet; set one up (link valid once, for 24 hours):\n  %s/admin/setup?token=%s\n", publicURL, tok)
+	}
+	return nil
+}
+
+// consoleHousekeeping deletes expired console sessions and tokens hourly.
+func consoleHousekeeping(ctx context.Context, a *app) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if _, err := a.console.Purge(ctx); err != nil && ctx.Err() == nil {
+			a.logger.Warn("purge console sessions", "err", err.Error())
 		}
 		select {
 		case <-ctx.Done():

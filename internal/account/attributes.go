@@ -63,8 +63,12 @@ var stringAttrs = map[string]func(string) string{
 		if !birthdate.MatchString(v) {
 			return "must be an ISO 8601 date (YYYY-MM-DD, or YYYY)"
 		}
-		if len(v) == 10 && !strings.HasPrefix(v, "0000") {
-			if _, err := time.Parse("2006-01-02", v); err != nil {
+		if len(v) == 10 {
+			check := v
+			if strings.HasPrefix(v, "0000") { // year omitted: the month and day must still exist (2000 is a leap year)
+				check = "2000" + v[4:]
+			}
+			if _, err := time.Parse("2006-01-02", check); err != nil {
 				return "is not a real date"
 			}
 		}

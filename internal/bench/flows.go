@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -46,6 +47,11 @@ type Client struct {
 	APIKey       string
 	ClientID     string
 	ClientSecret string
+	// ForwardedFor makes each hosted login come from its own made-up
+	// client address (an X-Forwarded-For header), so that the server's
+	// per-IP sign-in rate limit does not cap a load test run from one
+	// machine. It works only against a server started with --trust-proxy.
+	ForwardedFor bool
 }
 
 // Credentials are what project creation returns (the fields bench uses).
@@ -205,7 +211,11 @@ var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value=
 // It returns the single-use code from the callback redirect. The pool must
 // not require MFA.
 func (c *Client) Login(ctx context.Context, email, password string) (string, error) {
-	status, h, raw, err := c.do(ctx, http.MethodGet, "/v2/mfa/code/"+c.ClientID, nil, nil)
+	var browser http.Header
+	if c.ForwardedFor {
+		browser = http.Header{"X-Forwarded-For": {fmt.Sprintf("10.%d.%d.%d", rand.IntN(256), rand.IntN(256), 1+rand.IntN(254))}}
+	}
+	status, h, raw, err := c.do(ctx, http.MethodGet, "/v2/mfa/code/"+c.ClientID, browser, nil)
 	if err != nil {
 		return "", err
 	}
@@ -216,7 +226,7 @@ func (c *Client) Login(ctx context.Context, email, password string) (string, err
 	if err != nil {
 		return "", fmt.Errorf("code URL: bad redirect: %w", err)
 	}
-	status, _, page, err := c.do(ctx, http.MethodGet, loginURL.String(), nil, nil)
+	status, _, page, err := c.do(ctx, http.MethodGet, loginURL.String(), browser, nil)
 	if err != nil {
 		return "", err
 	}
@@ -229,8 +239,11 @@ func (c *Client) Login(ctx context.Context, email, password string) (string, err
 	}
 	form.Set("email", email)
 	form.Set("password", password)
-	status, h, raw, err = c.do(ctx, http.MethodPost, loginURL.Path,
-		http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}, []byte(form.Encode()))
+	post := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+	for k, v := range browser {
+		post[k] = v
+	}
+	status, h, raw, err = c.do(ctx, http.MethodPost, loginURL.Path, post, []byte(form.Encode()))
 	if err != nil {
 		return "", err
 	}

@@ -77,6 +77,22 @@ func Register(fs *pflag.FlagSet) {
 	fs.Bool("trust-proxy", false, "take the client IP from X-Forwarded-For ["+trustProxyEnv+"]")
 }
 
+// Usage documents every setting: flag, environment variable, default and
+// meaning, for `idgate --help`.
+func Usage() string {
+	var b strings.Builder
+	b.WriteString("Settings (flag, environment variable, default):\n")
+	for _, o := range options {
+		def := o.def
+		if def == "" {
+			def = "(unset)"
+		}
+		fmt.Fprintf(&b, "  --%-16s %-24s %s\n      %s\n", o.flag, o.env, def, o.help)
+	}
+	fmt.Fprintf(&b, "  --%-16s %-24s %s\n      %s\n", "trust-proxy", trustProxyEnv, "false", "take the client IP from X-Forwarded-For")
+	return b.String()
+}
+
 // Load builds the configuration from defaults, file, environment and the
 // flags set on fs (fs may be nil).
 func Load(fs *pflag.FlagSet, getenv func(string) string) (Config, error) {

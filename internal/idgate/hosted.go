@@ -47,8 +47,9 @@ type LoginFlow struct {
 	CodeSentAt    time.Time
 	// Attempts counts wrong codes (email or MFA) entered in this flow.
 	Attempts int
-	// PendingSecret is the TOTP secret being enrolled, sealed under the
-	// master key and bound to the user; nil outside enrolment.
+	// PendingSecret is a value sealed under the master key and bound to the
+	// flow: the new account's password hash until its email is verified,
+	// then the TOTP secret being enrolled; nil otherwise.
 	PendingSecret []byte
 	// AuthTime and AMR record the authentication done so far in the flow.
 	AuthTime  time.Time
@@ -72,6 +73,10 @@ type HostedSession struct {
 	ExpiresAt time.Time
 	EndedAt   time.Time // zero while active
 	EndReason string
+	// StartSeq is the Seq of the event that recorded its start: a global
+	// sign-out recorded after it (a higher Seq) ends it for the apps that
+	// did not opt into HostedSessionSurvivesGlobalSignOut.
+	StartSeq int64
 }
 
 // Active reports whether the hosted session has not ended and not expired.

@@ -51,6 +51,7 @@ type Store interface {
 	HostedStore
 	AuditStore
 	WebhookStore
+	ConsoleStore
 
 	// InTx runs fn with a Store bound to one transaction: everything fn does
 	// commits together or not at all. Calling InTx on the Store passed to

@@ -21,6 +21,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/idgate/idgate/internal/idgate"
+	"github.com/idgate/idgate/internal/tenant"
 	"github.com/idgate/idgate/internal/token"
 )
 
@@ -645,5 +646,36 @@ func TestPublicAppRefreshRotation(t *testing.T) {
 	}
 	if _, err := refresh(r1.RefreshToken); codeOf(err) != idgate.CodeInvalidGrant {
 		t.Fatalf("successor after reuse: %v, want invalid_grant", err)
+	}
+}
+
+// TestTokensEndWithTheirSession: a session has an absolute end (the
+// refresh token's lifetime). When the refresh validity is shorter than the
+// access validity, the access token must not outlive its session: the
+// admin view already reports such a session as ended ("expired"), so its
+// tokens must fail verification too (SPEC §2.3: once a session ends, every
+// token of it fails verification).
+func TestTokensEndWithTheirSession(t *testing.T) {
+	t.Parallel()
+	e := newTenv(t)
+	c := e.project("ES256", "web")
+	one, day := int64(1), int64(24)
+	if _, err := e.tenants.UpdateTokenValidity(e.ctx, c.ProjectID, tenant.ValidityUpdate{ClientID: c.ClientID,
+		RefreshTokenValidity: &one, AccessTokenValidity: &day, IDTokenValidity: &day,
+		Units: tenant.ValidityUnits{RefreshToken: "hours", AccessToken: "hours", IDToken: "hours"}}, admin); err != nil {
+		t.Fatal(err)
+	}
+	resp := e.signIn(c, e.user(c.UserPoolID, "ada@example.com"))
+	e.clock.Advance(time.Hour + time.Second)
+	if _, err := e.tokens.Refresh(e.ctx, token.RefreshRequest{PoolID: c.UserPoolID, RefreshToken: resp.RefreshToken, ClientID: c.ClientID, ClientSecret: c.ClientSecret}); codeOf(err) != idgate.CodeInvalidGrant {
+		t.Fatalf("refresh after the session's end: %v, want invalid_grant", err)
+	}
+	v, err := e.tokens.Verify(e.ctx, c.UserPoolID, resp.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Active {
+		t.Fatalf("access token still active after its session expired (session 1 h, token 24 h): signature %v expired %v revoked %v active %v",
+			v.SignatureVerified, v.Expired, v.Revoked, v.Active)
 	}
 }

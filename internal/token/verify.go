@@ -62,7 +62,9 @@ func (s *Service) sessionEnded(ctx context.Context, poolID, sid string, now time
 	if err != nil {
 		return false, err
 	}
-	return sess.PoolID != poolID || !sess.EndedAt.IsZero(), nil
+	// A token never outlives its session: ended, or past the session's
+	// absolute lifetime (the refresh token's), it is refused.
+	return sess.PoolID != poolID || !sess.Active(now), nil
 }
 
 func isNotFound(err error) bool { return errors.Is(err, idgate.ErrNotFound) }

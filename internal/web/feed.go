@@ -50,7 +50,7 @@ type feedEvent struct {
 // (streams never go idle, so Shutdown would otherwise wait for them).
 type feedHub struct {
 	mu       sync.Mutex
-	waiters  map[string]chan struct{}      // pool → closed on the next end
+	waiters  map[string]chan struct{}       // pool → closed on the next end
 	stopping map[*http.Server]chan struct{} // closed by RegisterOnShutdown
 }
 

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +85,16 @@ func (fc *feedConn) next(timeout time.Duration) sseEvent {
 	return sseEvent{}
 }
 
+// watermark parses an event id.
+func watermark(t *testing.T, id string) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		t.Fatalf("event id %q is not a watermark", id)
+	}
+	return n
+}
+
 func TestRevocationFeed(t *testing.T) {
 	e := newEnv(t)
 	c := e.project("web")
@@ -111,7 +123,7 @@ func TestRevocationFeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	if ev.Event != "session_ended" || data.SID != claims(t, ada.AccessToken)["sid"] || data.Reason != "global_sign_out" ||
-		data.Sub == "" || data.ClientID != c.ClientID || data.EndedAt.IsZero() || ev.ID <= ready.ID && len(ev.ID) <= len(ready.ID) {
+		data.Sub == "" || data.ClientID != c.ClientID || data.EndedAt.IsZero() || watermark(t, ev.ID) <= watermark(t, ready.ID) {
 		t.Fatalf("event = %+v (data %+v) after ready %+v", ev, data, ready)
 	}
 	feed.cancel()
@@ -167,4 +179,52 @@ func TestRevocationFeedErrors(t *testing.T) {
 	e.call("POST", "/admin/api/projects/"+c.ProjectID+"/apikeys", map[string]string{"Authorization": "Bearer " + adminToken},
 		map[string]any{"permissions": []string{"users:write"}}, 201, &key)
 	get(key.APIKey, "/"+c.UserPoolID+"/revocations", nil, 403, "insufficient_permissions")
+}
+
+// TestRevocationFeedPollsTheStore: a session ended without this process's
+// services knowing (another node sharing the database, the CLI) still
+// reaches the stream, through polling by watermark.
+func TestRevocationFeedPollsTheStore(t *testing.T) {
+	e := newEnv(t)
+	c := e.project("web")
+	e.user(c.UserPoolID, "ada@example.com")
+	ada := e.signIn(c, "ada@example.com")
+	feed := e.openFeed(c.APIKey, c.UserPoolID, "", "")
+	if ev := feed.next(2 * time.Second); ev.Event != "ready" {
+		t.Fatalf("first event %+v", ev)
+	}
+	sid, _ := claims(t, ada.AccessToken)["sid"].(string)
+	if _, err := e.store.EndSession(t.Context(), sid, e.clock.Now(), "admin_revoked"); err != nil {
+		t.Fatal(err)
+	}
+	ev := feed.next(time.Second)
+	if ev.Event != "session_ended" || !strings.Contains(ev.Data, sid) || !strings.Contains(ev.Data, `"reason":"admin_revoked"`) {
+		t.Fatalf("event %+v", ev)
+	}
+}
+
+// TestRevocationFeedOutlivesWriteTimeout: the server's WriteTimeout (one
+// minute in `idgate serve`) does not cut a stream; each write extends the
+// deadline.
+func TestRevocationFeedOutlivesWriteTimeout(t *testing.T) {
+	e := newEnv(t)
+	c := e.project("web")
+	e.user(c.UserPoolID, "ada@example.com")
+	ada := e.signIn(c, "ada@example.com")
+	short := httptest.NewUnstartedServer(e.srv.Config.Handler)
+	short.Config.WriteTimeout = 300 * time.Millisecond
+	short.Start()
+	defer short.Close()
+	other := *e
+	other.srv = short
+	feed := other.openFeed(c.APIKey, c.UserPoolID, "", "")
+	defer feed.cancel()
+	if ev := feed.next(2 * time.Second); ev.Event != "ready" {
+		t.Fatalf("first event %+v", ev)
+	}
+	time.Sleep(time.Second)
+	e.session(c.APIKey, "revokeaccesstoken", map[string]any{"accessToken": ada.AccessToken}, 200, nil)
+	if ev := feed.next(time.Second); ev.Event != "session_ended" {
+		t.Fatalf("after the write timeout: %+v", ev)
+	}
 }

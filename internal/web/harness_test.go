@@ -116,7 +116,7 @@ func newEnv(t *testing.T) *env {
 	e.tenants = tenant.NewService(st, keys, e.srv.URL, "test", clk.Now)
 	e.webhooks = tenant.NewWebhooks(st, sealer, clk.Now)
 	s := web.New(web.Deps{Tokens: e.tokens, Accounts: e.accounts, Tenants: e.tenants, Webhooks: e.webhooks, Store: st,
-		AdminTokenDigest: secret.Digest(adminToken), PublicURL: e.srv.URL, Logger: logger, Now: clk.Now}, nil)
+		AdminTokenDigest: secret.Digest(adminToken), PublicURL: e.srv.URL, Logger: logger, Now: clk.Now, Sealer: sealer}, nil)
 	mux.Handle("/", s.Handler())
 	return e
 }
@@ -128,8 +128,10 @@ func (e *env) project(appType string, callbacks ...string) tenant.Credentials {
 		callbacks = []string{"https://app.example/callback"}
 	}
 	var c tenant.Credentials
+	// MFA optional: the password-only helpers (login, signIn) sign in
+	// users created without an authenticator; hosted_*_test.go cover MFA.
 	e.call("POST", "/admin/api/projects", map[string]string{"Authorization": "Bearer " + adminToken},
-		map[string]any{"name": "Demo App", "environment": "sandbox", "appType": appType, "callbackUrls": callbacks}, 201, &c)
+		map[string]any{"name": "Demo App", "environment": "sandbox", "appType": appType, "callbackUrls": callbacks, "mfa": "optional"}, 201, &c)
 	return c
 }
 

@@ -105,11 +105,68 @@ func (s *Server) routes() http.Handler {
 	// Revocation feed (server-sent events, x-api-key with session:read).
 	mux.Handle("GET /{poolId}/revocations", s.revocationFeed())
 
-	// Hosted login (HTML forms): cross-origin POSTs are refused.
+	// Hosted login (HTML forms): cross-origin POSTs are refused and form
+	// posts are rate-limited per IP. The pages of each step are listed in
+	// hostedPages (they serve HTML only).
 	mux.HandleFunc("GET /v2/mfa/code/{clientId}", s.codeURL)
+	mux.HandleFunc("GET /{poolId}/authorize", s.authorize)
 	mux.HandleFunc("GET /{poolId}/login", s.loginPage)
-	mux.Handle("POST /{poolId}/login", cop.Handler(http.HandlerFunc(s.login)))
+	mux.Handle("POST /{poolId}/login", cop.Handler(s.limited(s.login)))
+	for pattern, h := range s.hostedPages() {
+		if strings.HasPrefix(pattern, "POST ") {
+			h = cop.Handler(s.limited(h.ServeHTTP))
+		}
+		mux.Handle(pattern, h)
+	}
 	mux.HandleFunc("GET /static/idgate.css", s.stylesheet)
+
+	// Admin console (HTML, /admin): pages need a console session (else
+	// they redirect to sign-in); every POST is cross-origin protected and
+	// checks the session's CSRF token; destructive ones ask for a TOTP
+	// code (consoleReauth). The pages before sign-in use a double-submit
+	// token instead (consolePublic).
+	mux.Handle("GET /admin", s.consolePage(s.consoleDashboard))
+	mux.Handle("GET /admin/setup", s.consolePublic(s.consoleSetup))
+	mux.Handle("POST /admin/setup", cop.Handler(s.consolePublic(s.consoleSetup)))
+	mux.Handle("GET /admin/join", s.consolePublic(s.consoleJoin))
+	mux.Handle("POST /admin/join", cop.Handler(s.consolePublic(s.consoleJoin)))
+	mux.Handle("GET /admin/signin", s.consolePublic(s.consoleSignIn))
+	mux.Handle("POST /admin/signin", cop.Handler(s.consolePublic(s.consoleSignIn)))
+	mux.Handle("POST /admin/signin/mfa", cop.Handler(s.consolePublic(s.consoleSignInMFA)))
+	mux.Handle("POST /admin/signout", cop.Handler(s.consoleForm(s.consoleSignOut)))
+	mux.Handle("GET /admin/admins", s.consolePage(s.consoleAdmins))
+	mux.Handle("POST /admin/admins/invite", cop.Handler(s.consoleForm(s.consoleInvite)))
+	mux.Handle("GET /admin/projects", s.consolePage(s.consoleProjects))
+	mux.Handle("GET /admin/projects/new", s.consolePage(s.consoleNewProject))
+	mux.Handle("POST /admin/projects", cop.Handler(s.consoleForm(s.consoleCreateProject)))
+	mux.Handle("GET /admin/projects/{projectId}", s.consolePage(s.consoleProject))
+	mux.Handle("POST /admin/projects/{projectId}/apps", cop.Handler(s.consoleForm(s.consoleCreateApp)))
+	mux.Handle("POST /admin/projects/{projectId}/apikeys", cop.Handler(s.consoleForm(s.consoleCreateAPIKey)))
+	mux.Handle("POST /admin/apikeys/{keyId}/revoke", cop.Handler(s.consoleForm(s.consoleReauth(s.consoleRevokeAPIKey))))
+	mux.Handle("GET /admin/apps/{clientId}", s.consolePage(s.consoleApp))
+	mux.Handle("POST /admin/apps/{clientId}/urls", cop.Handler(s.consoleForm(s.consoleAppURLs)))
+	mux.Handle("POST /admin/apps/{clientId}/validity", cop.Handler(s.consoleForm(s.consoleAppValidity)))
+	mux.Handle("POST /admin/apps/{clientId}/secret", cop.Handler(s.consoleForm(s.consoleReauth(s.consoleRotateSecret))))
+	mux.Handle("GET /admin/projects/{projectId}/users", s.consolePage(s.consoleUsers))
+	mux.Handle("GET /admin/pools/{poolId}/users/{sub}", s.consolePage(s.consoleUser))
+	mux.Handle("POST /admin/pools/{poolId}/users/{sub}/attributes", cop.Handler(s.consoleForm(s.consoleUserAttributes)))
+	mux.Handle("POST /admin/pools/{poolId}/users/{sub}/sessions/{sid}/revoke", cop.Handler(s.consoleForm(s.consoleRevokeSession)))
+	mux.Handle("POST /admin/pools/{poolId}/users/{sub}/signout", cop.Handler(s.consoleForm(s.consoleSignOutUser)))
+	mux.Handle("POST /admin/pools/{poolId}/users/{sub}/disable", cop.Handler(s.consoleForm(s.consoleReauth(s.consoleSetDisabled(true)))))
+	mux.Handle("POST /admin/pools/{poolId}/users/{sub}/enable", cop.Handler(s.consoleForm(s.consoleSetDisabled(false))))
+	mux.Handle("GET /admin/pools/{poolId}/users/{sub}/export", s.consolePage(s.consoleExportUser))
+	mux.Handle("GET /admin/pools/{poolId}/users/{sub}/delete", s.consolePage(s.consoleDeleteForm))
+	mux.Handle("POST /admin/pools/{poolId}/users/{sub}/delete", cop.Handler(s.consoleForm(s.consoleReauth(s.consoleDeleteUser))))
+	mux.Handle("GET /admin/projects/{projectId}/audit", s.consolePage(s.consoleAudit))
+	mux.Handle("GET /admin/projects/{projectId}/audit/export", s.consolePage(s.consoleAuditExport))
+	mux.Handle("GET /admin/projects/{projectId}/webhooks", s.consolePage(s.consoleWebhooks))
+	mux.Handle("POST /admin/projects/{projectId}/webhooks", cop.Handler(s.consoleForm(s.consoleCreateWebhook)))
+	mux.Handle("GET /admin/webhooks/{webhookId}", s.consolePage(s.consoleWebhook))
+	mux.Handle("POST /admin/webhooks/{webhookId}/disable", cop.Handler(s.consoleForm(s.consoleDisableWebhook)))
+	mux.Handle("POST /admin/webhook-deliveries/{deliveryId}/retry", cop.Handler(s.consoleForm(s.consoleRetryDelivery)))
+	mux.Handle("GET /admin/outbox", s.consolePage(s.consoleOutbox))
+	mux.Handle("GET /admin/static/console.css", s.consoleStatic("console.css", "text/css; charset=utf-8"))
+	mux.Handle("GET /admin/static/console.js", s.consoleStatic("console.js", "text/javascript; charset=utf-8"))
 
 	// Anything else: JSON 404/405 for API paths, an HTML page otherwise.
 	mux.HandleFunc("/", s.notFound)

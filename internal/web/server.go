@@ -12,7 +12,10 @@ import (
 	"time"
 
 	"github.com/idgate/idgate/internal/account"
+	"github.com/idgate/idgate/internal/console"
 	"github.com/idgate/idgate/internal/idgate"
+	"github.com/idgate/idgate/internal/notify"
+	"github.com/idgate/idgate/internal/secret"
 	"github.com/idgate/idgate/internal/tenant"
 	"github.com/idgate/idgate/internal/token"
 )
@@ -35,12 +38,28 @@ type Deps struct {
 	// EndHostedSession, when set, ends the browser's hosted login session
 	// of the pool (RP-initiated logout).
 	EndHostedSession func(w http.ResponseWriter, r *http.Request, poolID string)
+	// Sealer is the master-key sealer of the hosted login: TOTP secrets and
+	// pending sign-ups are encrypted with it. Without it, sign-up and MFA
+	// report that they are unavailable (password sign-in still works).
+	Sealer *secret.Sealer
+	// HostedLimits tunes the hosted login (zero fields take the defaults of
+	// account.DefaultHostedLimits).
+	HostedLimits account.HostedLimits
+	// LoginRateLimit is the per-IP limit on the hosted pages' form posts.
+	LoginRateLimit RateLimit
+	// Console runs the admin console under /admin; without it the console
+	// pages say that it is disabled.
+	Console *console.Service
+	// Outbox is the development mailer whose captured emails the console
+	// shows (nil when mail goes out over SMTP only).
+	Outbox *notify.Outbox
 }
 
 // Server is the HTTP edge.
 type Server struct {
 	d     Deps
 	ready func() bool
+	hostedState
 }
 
 // New returns the server; ready reports whether /readyz answers 200.
@@ -51,7 +70,9 @@ func New(d Deps, ready func() bool) *Server {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Server{d: d, ready: ready}
+	s := &Server{d: d, ready: ready}
+	s.initHosted()
+	return s
 }
 
 type ctxKey int

@@ -104,6 +104,7 @@ func TestWebhooksDeliveredOnceSignedAndDurable(t *testing.T) {
 	rc.mu.Lock()
 	rc.down = true
 	rc.mu.Unlock()
+	e.clock.Advance(time.Second) // the delivery log is ordered by time
 	e.session(c.APIKey, "revokeaccesstoken", map[string]any{"accessToken": tk.AccessToken}, 200, nil)
 	sender.Drain(ctx)
 	var log struct{ Deliveries []tenant.DeliveryView }

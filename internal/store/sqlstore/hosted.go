@@ -89,17 +89,17 @@ func (s *Store) DeleteLoginFlow(ctx context.Context, hash string) error {
 }
 
 const hostedColumns = `hash, pool_id, user_sub, auth_time, amr, ip, user_agent, created_at, expires_at,
-	ended_at, end_reason`
+	ended_at, end_reason, start_seq`
 
 func scanHosted(row scanner) (idgate.HostedSession, error) {
 	var h idgate.HostedSession
 	err := row.Scan(&h.Hash, &h.PoolID, &h.UserSub, timeScan{&h.AuthTime}, listScan{&h.AMR}, &h.IP, &h.UserAgent,
-		timeScan{&h.CreatedAt}, timeScan{&h.ExpiresAt}, timeScan{&h.EndedAt}, &h.EndReason)
+		timeScan{&h.CreatedAt}, timeScan{&h.ExpiresAt}, timeScan{&h.EndedAt}, &h.EndReason, &h.StartSeq)
 	return h, err
 }
 
 const sqlCreateHosted = `INSERT INTO hosted_sessions (` + hostedColumns + `)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT DO NOTHING`
 
 // CreateHostedSession stores a hosted session; ErrConflict when the hash is
@@ -110,7 +110,7 @@ func (s *Store) CreateHostedSession(ctx context.Context, h idgate.HostedSession)
 		return fmt.Errorf("%s: %w", op, errNoCreatedAt)
 	}
 	return s.insert(ctx, op, sqlCreateHosted, h.Hash, h.PoolID, h.UserSub, nanos(h.AuthTime), jsonList(h.AMR), h.IP,
-		h.UserAgent, nanos(h.CreatedAt), nanos(h.ExpiresAt), nanos(h.EndedAt), h.EndReason)
+		h.UserAgent, nanos(h.CreatedAt), nanos(h.ExpiresAt), nanos(h.EndedAt), h.EndReason, h.StartSeq)
 }
 
 const (

@@ -113,7 +113,7 @@ func testHostedSessions(t *testing.T, s idgate.Store) {
 	ctx := t.Context()
 	f, u := hostedUser(t, s)
 	h := idgate.HostedSession{Hash: "hs-1", PoolID: f.Pool.ID, UserSub: u.Sub, AuthTime: t0, AMR: []string{"pwd", "otp"},
-		IP: "203.0.113.9", UserAgent: "Mozilla/5.0", CreatedAt: t0, ExpiresAt: at(time.Hour)}
+		IP: "203.0.113.9", UserAgent: "Mozilla/5.0", CreatedAt: t0, ExpiresAt: at(time.Hour), StartSeq: 42}
 	must(t, s.CreateHostedSession(ctx, h))
 	wantErr(t, s.CreateHostedSession(ctx, h), idgate.ErrConflict)
 	got, err := s.GetHostedSession(ctx, h.Hash)

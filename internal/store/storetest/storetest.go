@@ -20,7 +20,7 @@ import (
 // cleanup itself (t.Cleanup) and may call t.Skip.
 func Run(t *testing.T, newStore func(t *testing.T) idgate.Store) {
 	groups := [][]test{
-		projectTests, appTests, userTests, sessionTests, tokenTests, keyTests, eventTests, txTests, logoutTests, hostedTests, auditTests, feedTests,
+		projectTests, appTests, userTests, sessionTests, tokenTests, keyTests, eventTests, txTests, logoutTests, hostedTests, auditTests, feedTests, consoleTests,
 	}
 	for _, group := range groups {
 		for _, tc := range group {

@@ -33,7 +33,8 @@ CREATE TABLE hosted_sessions (
 	created_at BIGINT NOT NULL,
 	expires_at BIGINT NOT NULL,
 	ended_at   BIGINT,
-	end_reason TEXT NOT NULL
+	end_reason TEXT NOT NULL,
+	start_seq  BIGINT NOT NULL
 );
 CREATE INDEX hosted_sessions_user ON hosted_sessions (pool_id, user_sub);
 CREATE INDEX hosted_sessions_expiry ON hosted_sessions (expires_at);

@@ -33,7 +33,8 @@ CREATE TABLE hosted_sessions (
 	created_at INTEGER NOT NULL,
 	expires_at INTEGER NOT NULL,
 	ended_at   INTEGER,
-	end_reason TEXT NOT NULL
+	end_reason TEXT NOT NULL,
+	start_seq  INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX hosted_sessions_user ON hosted_sessions (pool_id, user_sub);
 CREATE INDEX hosted_sessions_expiry ON hosted_sessions (expires_at);
