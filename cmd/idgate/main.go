@@ -41,7 +41,7 @@ Administration commands (project, user, apikey, keys, app) work on the local
 data directory directly (also while a server runs on it), or on a running
 server with --server URL --admin-token TOKEN.
 
-`+config.Usage(),
+` + config.Usage(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
