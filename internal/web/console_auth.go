@@ -218,7 +218,11 @@ type conOnceView struct {
 
 // conShownOnce renders new secrets; the page is never cached.
 func (s *Server) conShownOnce(w http.ResponseWriter, r *http.Request, c *console.Current, title, intro string, items []conOnceItem, back, backLabel string) error {
-	s.consoleRender(w, r, http.StatusOK, "shown_once", consoleView{Title: title, Nav: "projects",
+	nav := "projects"
+	if strings.HasPrefix(back, "/admin/admins") {
+		nav = "admins"
+	}
+	s.consoleRender(w, r, http.StatusOK, "shown_once", consoleView{Title: title, Nav: nav,
 		Data: conOnceView{Intro: intro, Items: items, Back: back, BackLabel: backLabel}}, c)
 	return nil
 }
