@@ -33,6 +33,7 @@ type app struct {
 	tenants  *tenant.Service
 	outbox   *notify.Outbox
 	logouts  *notify.LogoutSender
+	ended    *idgate.EndedSessions
 	webhooks *tenant.Webhooks
 	hooks    *notify.WebhookSender
 	console  *console.Service
@@ -164,9 +165,10 @@ func open(ctx context.Context, cfg config.Config, logger *slog.Logger) (*app, er
 	a.hooks = notify.NewWebhookSender(store, a.webhooks.OpenSecret, nil, logger)
 	// Sessions that end wake the back-channel logout sender at once; it
 	// also polls, so notices written by other processes go out too.
-	wake := func(string, []string) { a.logouts.Wake() }
-	tokens.OnSessionsEnded = wake
-	a.accounts.OnSessionsEnded = wake
+	a.ended = &idgate.EndedSessions{}
+	a.ended.Listen(func(string, []string) { a.logouts.Wake() })
+	tokens.OnSessionsEnded = a.ended.Notify
+	a.accounts.OnSessionsEnded = a.ended.Notify
 	return a, nil
 }
 

@@ -58,7 +58,7 @@ func serve(ctx context.Context, cfg config.Config) error {
 	srv := web.New(web.Deps{
 		Tokens: a.tokens, Accounts: a.accounts, Tenants: a.tenants, Webhooks: a.webhooks, Store: a.store,
 		AdminTokenDigest: secret.Digest(tok), PublicURL: cfg.PublicURL, Logger: logger, TrustProxy: cfg.TrustProxy,
-		Console: a.console, Outbox: a.outbox, Sealer: a.sealer,
+		Console: a.console, Outbox: a.outbox, Sealer: a.sealer, EndedSessions: a.ended,
 	}, ready.Load)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

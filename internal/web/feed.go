@@ -98,28 +98,13 @@ func (h *feedHub) shutdown(srv *http.Server) <-chan struct{} {
 	return ch
 }
 
-// composeHook returns a hook that calls prev (when set) and then next.
-func composeHook(prev, next func(poolID string, ids []string)) func(poolID string, ids []string) {
-	if prev == nil {
-		return next
-	}
-	return func(poolID string, ids []string) {
-		prev(poolID, ids)
-		next(poolID, ids)
-	}
-}
-
-// revocationFeed returns the feed's handler. It subscribes to the token and
-// account services' OnSessionsEnded hooks, keeping any hook already set
-// (cmd/idgate wakes the back-channel logout sender with it), so those
-// hooks must be set before Handler is called.
+// revocationFeed returns the feed's handler. Streams wake at once when
+// this process ends sessions (Deps.EndedSessions) and poll the store for
+// the rest.
 func (s *Server) revocationFeed() http.Handler {
 	hub := newFeedHub()
-	if s.d.Tokens != nil {
-		s.d.Tokens.OnSessionsEnded = composeHook(s.d.Tokens.OnSessionsEnded, hub.notify)
-	}
-	if s.d.Accounts != nil {
-		s.d.Accounts.OnSessionsEnded = composeHook(s.d.Accounts.OnSessionsEnded, hub.notify)
+	if s.d.EndedSessions != nil {
+		s.d.EndedSessions.Listen(hub.notify)
 	}
 	return s.keyed(idgate.PermSessionRead, func(w http.ResponseWriter, r *http.Request, c tenant.Caller) error {
 		return s.streamRevocations(w, r, c, hub)

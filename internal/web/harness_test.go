@@ -54,6 +54,7 @@ type env struct {
 	accounts *account.Service
 	tokens   *token.Service
 	webhooks *tenant.Webhooks
+	ended    *idgate.EndedSessions
 	// userAgent, when set, is the browser's User-Agent in hosted logins.
 	userAgent string
 }
@@ -115,7 +116,10 @@ func newEnv(t *testing.T) *env {
 	e.accounts = account.NewService(st, fastHasher, mailer, emails, clk.Now)
 	e.tenants = tenant.NewService(st, keys, e.srv.URL, "test", clk.Now)
 	e.webhooks = tenant.NewWebhooks(st, sealer, clk.Now)
-	s := web.New(web.Deps{Tokens: e.tokens, Accounts: e.accounts, Tenants: e.tenants, Webhooks: e.webhooks, Store: st,
+	e.ended = &idgate.EndedSessions{}
+	e.tokens.OnSessionsEnded = e.ended.Notify
+	e.accounts.OnSessionsEnded = e.ended.Notify
+	s := web.New(web.Deps{EndedSessions: e.ended, Tokens: e.tokens, Accounts: e.accounts, Tenants: e.tenants, Webhooks: e.webhooks, Store: st,
 		AdminTokenDigest: secret.Digest(adminToken), PublicURL: e.srv.URL, Logger: logger, Now: clk.Now, Sealer: sealer}, nil)
 	mux.Handle("/", s.Handler())
 	return e

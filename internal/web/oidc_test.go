@@ -261,7 +261,7 @@ func TestBackChannelLogout(t *testing.T) {
 	tk2 := e.signIn(c, "uma@example.com")
 
 	sender := notify.NewLogoutSender(e.store, e.tokens.LogoutToken, nil, nil)
-	e.tokens.OnSessionsEnded = func(string, []string) { sender.Wake() }
+	e.ended.Listen(func(string, []string) { sender.Wake() })
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go sender.Run(ctx)

@@ -35,6 +35,9 @@ type Deps struct {
 	// TrustProxy makes the client IP come from X-Forwarded-For.
 	TrustProxy bool
 	Now        func() time.Time
+	// EndedSessions, when set, wakes the revocation feed's streams as soon
+	// as this process ends sessions.
+	EndedSessions *idgate.EndedSessions
 	// EndHostedSession, when set, ends the browser's hosted login session
 	// of the pool (RP-initiated logout).
 	EndHostedSession func(w http.ResponseWriter, r *http.Request, poolID string)
