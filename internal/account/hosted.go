@@ -297,11 +297,3 @@ func (h *Hosted) done(ctx context.Context, f idgate.LoginFlow, u idgate.User, am
 	}
 	return Outcome{User: u, AuthTime: at, AMR: amr, Request: f.Request}, nil
 }
-
-// CancelFlow deletes a flow (the person chose to start again).
-func (h *Hosted) CancelFlow(ctx context.Context, handle string) error {
-	if handle == "" {
-		return nil
-	}
-	return h.store.DeleteLoginFlow(ctx, secret.Digest(handle))
-}

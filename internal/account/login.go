@@ -3,10 +3,12 @@ package account
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/idgate/idgate/internal/idgate"
+	"github.com/idgate/idgate/internal/notify"
 	"github.com/idgate/idgate/internal/secret"
 )
 
@@ -247,13 +249,50 @@ func (h *Hosted) knownDevice(ctx context.Context, poolID, sub, device string) bo
 
 // RememberDevice records the browser as a known device of the user after a
 // completed sign-in and returns the device cookie value to keep (device,
-// or a new one when it was empty).
-func (h *Hosted) RememberDevice(ctx context.Context, pool idgate.Pool, sub, device string) (string, error) {
+// or a new one when it was empty). A sign-in from a browser the user has
+// not used before, by a user who has signed in before, raises a
+// login.new_device event and, when the pool has NewDeviceAlerts, emails
+// the user "new sign-in to your account" with a link to accountURL.
+func (h *Hosted) RememberDevice(ctx context.Context, pool idgate.Pool, u idgate.User, device, accountURL string, actor idgate.Actor) (string, error) {
+	known := h.knownDevice(ctx, pool.ID, u.Sub, device)
 	if device == "" {
 		device = idgate.NewSecret("")
 	}
 	now := h.now()
-	err := h.store.RememberDevice(ctx, idgate.KnownDevice{Hash: secret.Digest(device), PoolID: pool.ID, UserSub: sub,
-		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(h.lim.DeviceTTL)})
-	return device, err
+	if err := h.store.RememberDevice(ctx, idgate.KnownDevice{Hash: secret.Digest(device), PoolID: pool.ID, UserSub: u.Sub,
+		CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(h.lim.DeviceTTL)}); err != nil {
+		return "", err
+	}
+	if known {
+		return device, nil
+	}
+	prior, err := h.store.ListSessions(ctx, pool.ID, u.Sub)
+	if err != nil || len(prior) == 0 {
+		return device, err // first sign-in ever: nothing to compare with
+	}
+	browser := DescribeUserAgent(actor.UserAgent)
+	if err := h.logEvent(ctx, pool, idgate.EventNewDevice, actor, u.Sub, map[string]any{"device": browser, "alerted": pool.NewDeviceAlerts}); err != nil {
+		return device, err
+	}
+	if pool.NewDeviceAlerts {
+		h.alertNewDevice(ctx, pool, u, browser, actor.IP, accountURL, now)
+	}
+	return device, nil
+}
+
+// alertNewDevice emails the new-sign-in alert; a mail failure is logged,
+// the sign-in goes on.
+func (h *Hosted) alertNewDevice(ctx context.Context, pool idgate.Pool, u idgate.User, browser, ip, accountURL string, at time.Time) {
+	if h.svc.mailer == nil || h.svc.emails == nil {
+		return
+	}
+	msg, err := h.svc.emails.Render(notify.TemplateNewSignin, notify.NewSigninData{
+		Brand: notify.Brand{AppName: h.svc.brandName(ctx, pool)}, SignedInAt: at, Browser: browser, IP: ip, AccountURL: accountURL})
+	if err == nil {
+		msg.To, msg.ProjectID = u.Email, pool.ProjectID
+		err = h.svc.mailer.Send(ctx, msg)
+	}
+	if err != nil {
+		slog.ErrorContext(ctx, "new sign-in alert not sent", "pool", pool.ID, "err", err.Error())
+	}
 }

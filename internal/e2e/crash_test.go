@@ -66,10 +66,19 @@ func crashSafety(t *testing.T, cfg nodeConfig) {
 	defer cancel()
 	var wg sync.WaitGroup
 	start := time.Now()
-	for _, s := range sessions {
-		// Refresh until a random moment, then revoke: about half of the
-		// revocations land before the kill.
-		revokeAt := start.Add(time.Duration(200+rand.IntN(2800)) * time.Millisecond)
+	for i, s := range sessions {
+		// Refresh, then revoke: a third of the sessions early (well before
+		// the kill, even on a loaded machine), a third at a random moment
+		// (some in flight at the kill), a third never.
+		var revokeAt time.Time
+		switch i % 3 {
+		case 0:
+			revokeAt = start.Add(time.Duration(100+rand.IntN(400)) * time.Millisecond)
+		case 1:
+			revokeAt = start.Add(time.Duration(200+rand.IntN(2800)) * time.Millisecond)
+		default:
+			revokeAt = start.Add(time.Hour)
+		}
 		wg.Go(func() { refreshThenRevoke(ctx, sb.api, sb.creds, s, revokeAt) })
 	}
 	for _, a := range attrs {

@@ -53,6 +53,9 @@ type Pool struct {
 	PasswordMinLength int
 	HostedSessionTTL  time.Duration
 	CreatedAt         time.Time
+	// NewDeviceAlerts sends users a "new sign-in to your account" email
+	// when they sign in from a browser not seen before.
+	NewDeviceAlerts bool
 }
 
 // AppType is the kind of application a client is.

@@ -6,6 +6,7 @@ const (
 	EventAppCreated         = "app.created"
 	EventAppUpdated         = "app.token_validity_updated"
 	EventAppSettingsUpdated = "app.updated"
+	EventPoolUpdated        = "pool.updated"
 	EventAPIKeyCreated      = "api_key.created"
 	EventAPIKeyRevoked      = "api_key.revoked"
 	EventAPIKeyDenied       = "api_key.denied"

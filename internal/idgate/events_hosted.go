@@ -12,7 +12,9 @@ const (
 	EventRecoveryCodesRenewed = "mfa.recovery_codes_renewed"
 	EventPasswordResetAsked   = "password.reset_requested"
 	EventPasswordReset        = "password.reset"
+	EventPasswordChanged      = "password.changed"
 	EventLockout              = "login.lockout"
+	EventNewDevice            = "login.new_device"
 	EventHostedSessionStarted = "hosted_session.started"
 	EventHostedSessionEnded   = "hosted_session.ended"
 )

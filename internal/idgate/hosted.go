@@ -139,6 +139,9 @@ type HostedStore interface {
 	// EndUserHostedSessions ends every active hosted session of the user
 	// and returns how many it ended.
 	EndUserHostedSessions(ctx context.Context, poolID, sub string, at time.Time, reason string) (int, error)
+	// EndOtherHostedSessions ends every active hosted session of the user
+	// but the one with exceptHash ("sign out all other sessions").
+	EndOtherHostedSessions(ctx context.Context, poolID, sub, exceptHash string, at time.Time, reason string) (int, error)
 
 	// UseTOTPStep records that the user's TOTP code of time step `step` was
 	// accepted. It fails with ErrUsed, changing nothing, when a code of

@@ -151,6 +151,7 @@ func (s *Service) CreateProject(ctx context.Context, in NewProject, actor idgate
 	pool := idgate.Pool{
 		ID: idgate.NewPoolID(s.region), ProjectID: project.ID, Domain: slug + "-" + idgate.RandomString("abcdefghijklmnopqrstuvwxyz0123456789", 6),
 		MFAPolicy: in.MFA, SigningAlg: in.SigningAlg, PasswordMinLength: 12, HostedSessionTTL: time.Hour, CreatedAt: now,
+		NewDeviceAlerts: true,
 	}
 	app, clientSecret := s.newApp(pool, in.Name, idgate.AppType(in.AppType), in.CallbackURLs, in.LogoutURLs)
 	app.BackchannelLogoutURI = in.BackchannelLogoutURI

@@ -205,3 +205,25 @@ func (s *Server) adminUpdateApp(w http.ResponseWriter, r *http.Request, a idgate
 	writeJSON(w, http.StatusOK, v)
 	return nil
 }
+
+func (s *Server) adminGetPool(w http.ResponseWriter, r *http.Request, _ idgate.Actor) error {
+	p, err := s.pool(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, tenant.ViewPool(p))
+	return nil
+}
+
+func (s *Server) adminUpdatePool(w http.ResponseWriter, r *http.Request, a idgate.Actor) error {
+	var in tenant.PoolUpdate
+	if err := decodeJSON(w, r, &in, true); err != nil {
+		return err
+	}
+	v, err := s.d.Tenants.UpdatePool(r.Context(), r.PathValue("poolId"), in, a)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}

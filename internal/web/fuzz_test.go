@@ -78,8 +78,12 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 		accounts: account.NewService(st, secret.NewHasher(secret.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1, KeyLen: 32}, 4), mailer, emails, now),
 		tenants:  tenant.NewService(st, keys, fuzzPublicURL, "test", now),
 	}
-	s := web.New(web.Deps{Tokens: e.tokens, Accounts: e.accounts, Tenants: e.tenants, Webhooks: tenant.NewWebhooks(st, sealer, now), Store: st,
-		AdminTokenDigest: secret.Digest(fuzzAdminToken), PublicURL: fuzzPublicURL, Logger: logger, Now: now}, nil)
+	// Wired as cmd/idgate and the test harness wire it.
+	ended := &idgate.EndedSessions{}
+	e.tokens.OnSessionsEnded = ended.Notify
+	e.accounts.OnSessionsEnded = ended.Notify
+	s := web.New(web.Deps{EndedSessions: ended, Tokens: e.tokens, Accounts: e.accounts, Tenants: e.tenants, Webhooks: tenant.NewWebhooks(st, sealer, now), Store: st,
+		AdminTokenDigest: secret.Digest(fuzzAdminToken), PublicURL: fuzzPublicURL, Logger: logger, Now: now, Sealer: sealer}, nil)
 	e.h = s.Handler()
 
 	admin := idgate.Actor{Type: idgate.ActorAdmin, ID: "fuzz"}

@@ -148,6 +148,10 @@ type accountView struct {
 	MFAAllowed    bool
 	RecoveryLeft  int
 	SignedInSince time.Time
+	// Active and History are the user's sessions; Log their security log.
+	Active, History []accountSession
+	Log             []accountEvent
+	MinLength       int
 }
 
 // accountUser returns the signed-in user of the account page, or shows the
@@ -181,9 +185,16 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
 		s.unavailable(w, r, "count recovery codes", err)
 		return
 	}
-	p := pc.page("Your account")
-	p.Account = &accountView{Email: u.Email, MFAEnrolled: len(u.TOTPSecret) > 0, MFAAllowed: pc.pool.MFAPolicy != idgate.MFAOff,
+	view := &accountView{Email: u.Email, MFAEnrolled: len(u.TOTPSecret) > 0, MFAAllowed: pc.pool.MFAPolicy != idgate.MFAOff,
 		RecoveryLeft: left}
+	if err := s.fillAccount(r, pc, u, view); err != nil {
+		s.unavailable(w, r, "account page", err)
+		return
+	}
+	p := pc.page("Your account")
+	p.Account = view
+	p.Notice = accountNotices[r.URL.Query().Get("done")]
+	p.Error = accountErrors[r.URL.Query().Get("error")]
 	s.render(w, r, http.StatusOK, "account", p)
 }
 
@@ -248,7 +259,8 @@ func (s *Server) startHostedSession(w http.ResponseWriter, r *http.Request, pool
 		return false
 	}
 	s.setCookie(w, hostedCookie(pool.ID), tok, "/", exp)
-	device, err := s.hosted.RememberDevice(ctx, pool, o.User.Sub, s.cookie(r, deviceCookie))
+	device, err := s.hosted.RememberDevice(ctx, pool, o.User, s.cookie(r, deviceCookie), s.d.PublicURL+"/"+pool.ID+"/account",
+		s.actor(r, idgate.ActorUser, o.User.Sub))
 	if err != nil {
 		s.unavailable(w, r, "remember device", err)
 		return false

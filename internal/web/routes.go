@@ -67,6 +67,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /admin/api/projects/{projectId}/apikeys", s.admin(s.adminCreateAPIKey))
 	mux.Handle("DELETE /admin/api/apikeys/{keyId}", s.admin(s.adminRevokeAPIKey))
 	mux.Handle("POST /admin/api/pools/{poolId}/apps", s.admin(s.adminCreateApp))
+	mux.Handle("GET /admin/api/pools/{poolId}", s.admin(s.adminGetPool))
+	mux.Handle("PATCH /admin/api/pools/{poolId}", s.admin(s.adminUpdatePool))
 	mux.Handle("GET /admin/api/apps/{clientId}", s.admin(s.adminGetApp))
 	mux.Handle("PATCH /admin/api/apps/{clientId}", s.admin(s.adminUpdateApp))
 	mux.Handle("POST /admin/api/pools/{poolId}/users", s.admin(s.adminCreateUser))

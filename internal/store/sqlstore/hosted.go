@@ -168,6 +168,24 @@ func (s *Store) EndUserHostedSessions(ctx context.Context, poolID, sub string, a
 	return int(n), s.wrap(op, err)
 }
 
+const sqlEndOtherHosted = `UPDATE hosted_sessions SET ended_at = ?, end_reason = ?
+WHERE pool_id = ? AND user_sub = ? AND ended_at IS NULL AND hash <> ?`
+
+// EndOtherHostedSessions ends every active hosted session of the user but
+// the one with exceptHash.
+func (s *Store) EndOtherHostedSessions(ctx context.Context, poolID, sub, exceptHash string, at time.Time, reason string) (int, error) {
+	const op = "end other hosted sessions"
+	if at.IsZero() {
+		return 0, fmt.Errorf("%s: %w", op, errNoTime)
+	}
+	res, err := s.w().ExecContext(ctx, s.q(sqlEndOtherHosted), nanos(at), reason, poolID, sub, exceptHash)
+	if err != nil {
+		return 0, s.wrap(op, err)
+	}
+	n, err := affected(res)
+	return int(n), s.wrap(op, err)
+}
+
 const (
 	sqlPurgeFlows     = `DELETE FROM login_flows WHERE expires_at < ?`
 	sqlPurgeHosted    = `DELETE FROM hosted_sessions WHERE expires_at < ?`

@@ -59,16 +59,16 @@ func (s *Store) ListProjects(ctx context.Context) ([]idgate.Project, error) {
 	return list(ctx, s, "list projects", sqlListProjects, scanProject)
 }
 
-const poolColumns = "id, project_id, domain, mfa_policy, signing_alg, password_min_length, hosted_session_ttl, created_at"
+const poolColumns = "id, project_id, domain, mfa_policy, signing_alg, password_min_length, hosted_session_ttl, created_at, new_device_alerts"
 
 func scanPool(row scanner) (idgate.Pool, error) {
 	var p idgate.Pool
 	err := row.Scan(&p.ID, &p.ProjectID, &p.Domain, &p.MFAPolicy, &p.SigningAlg, &p.PasswordMinLength,
-		durationScan{&p.HostedSessionTTL}, timeScan{&p.CreatedAt})
+		durationScan{&p.HostedSessionTTL}, timeScan{&p.CreatedAt}, &p.NewDeviceAlerts)
 	return p, err
 }
 
-const sqlCreatePool = `INSERT INTO pools (` + poolColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+const sqlCreatePool = `INSERT INTO pools (` + poolColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT DO NOTHING`
 
 // CreatePool stores a new pool. ErrConflict when the id is taken or the
@@ -80,7 +80,7 @@ func (s *Store) CreatePool(ctx context.Context, p idgate.Pool) error {
 		return fmt.Errorf("%s: %w", op, errNoCreatedAt)
 	}
 	return s.insert(ctx, op, sqlCreatePool, p.ID, p.ProjectID, p.Domain, p.MFAPolicy, p.SigningAlg,
-		p.PasswordMinLength, int64(p.HostedSessionTTL), nanos(p.CreatedAt))
+		p.PasswordMinLength, int64(p.HostedSessionTTL), nanos(p.CreatedAt), p.NewDeviceAlerts)
 }
 
 const sqlGetPool = `SELECT ` + poolColumns + ` FROM pools WHERE id = ?`
@@ -103,7 +103,7 @@ const (
 	sqlLockPoolSQLite = sqlGetPool
 	sqlLockPoolPG     = sqlGetPool + ` FOR UPDATE`
 	sqlUpdatePool     = `UPDATE pools SET domain = ?, mfa_policy = ?, signing_alg = ?, password_min_length = ?,
-	hosted_session_ttl = ? WHERE id = ?`
+	hosted_session_ttl = ?, new_device_alerts = ? WHERE id = ?`
 )
 
 // UpdatePool reads the pool, passes it to fn and stores what fn returns, in
@@ -123,7 +123,7 @@ func (s *Store) UpdatePool(ctx context.Context, id string, fn func(idgate.Pool) 
 			return err
 		}
 		if _, err := tx.tx.ExecContext(ctx, tx.q(sqlUpdatePool), p.Domain, p.MFAPolicy, p.SigningAlg,
-			p.PasswordMinLength, int64(p.HostedSessionTTL), id); err != nil {
+			p.PasswordMinLength, int64(p.HostedSessionTTL), p.NewDeviceAlerts, id); err != nil {
 			return tx.wrap(op, err)
 		}
 		out, err = scanPool(tx.tx.QueryRowContext(ctx, tx.q(sqlGetPool), id))

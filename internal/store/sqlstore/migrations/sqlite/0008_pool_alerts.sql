@@ -1,0 +1,2 @@
+-- Per-pool switch of the "new sign-in to your account" email (SPEC §6).
+ALTER TABLE pools ADD COLUMN new_device_alerts INTEGER NOT NULL DEFAULT 1;
