@@ -413,3 +413,23 @@ func TestAdminAuditAPI(t *testing.T) {
 	e.call("GET", "/admin/api/projects/prj_nope/events", auth, nil, 404, nil)
 	e.call("GET", "/admin/api/projects/"+c.ProjectID+"/events", nil, nil, 401, nil)
 }
+
+func TestMetricsRequireAdminAndCountRoutes(t *testing.T) {
+	e := newEnv(t)
+	c := e.project("web")
+	e.session(c.APIKey, "verifyaccesstoken", map[string]any{"accessToken": "x.y.z"}, 200, nil)
+	e.call("GET", "/metrics", nil, nil, 401, nil)
+	raw := string(e.call("GET", "/metrics", map[string]string{"Authorization": "Bearer " + adminToken}, nil, 200, nil))
+	for _, want := range []string{
+		`idgate_http_requests_total{code="200",route="POST /v2/sessionmgt/verifyaccesstoken"} 1`,
+		`idgate_http_request_duration_seconds_bucket{route="POST /admin/api/projects"`,
+		"go_goroutines",
+	} {
+		if !strings.Contains(raw, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if strings.Contains(raw, c.ClientID) || strings.Contains(raw, c.UserPoolID) {
+		t.Error("metrics carry ids")
+	}
+}

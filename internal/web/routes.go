@@ -45,6 +45,7 @@ func (s *Server) routes() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", s.metricsHandler())
 	// The HTTP ceiling for `idgate bench baseline`: the cheapest JSON
 	// answer, through the same middleware as every other route.
 	mux.HandleFunc("GET /bench/baseline", func(w http.ResponseWriter, r *http.Request) {

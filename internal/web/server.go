@@ -60,8 +60,9 @@ type Deps struct {
 
 // Server is the HTTP edge.
 type Server struct {
-	d     Deps
-	ready func() bool
+	d       Deps
+	ready   func() bool
+	metrics *metrics
 	hostedState
 }
 
@@ -73,7 +74,7 @@ func New(d Deps, ready func() bool) *Server {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Server{d: d, ready: ready}
+	s := &Server{d: d, ready: ready, metrics: newMetrics()}
 	s.initHosted()
 	return s
 }
@@ -147,6 +148,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					writeJSON(rec, http.StatusInternalServerError, apiError{Error: codeServerError, Description: "internal error; quote the request_id when reporting it", RequestID: id})
 				}
 			}
+			s.metrics.observe(r, rec.status, time.Since(start))
 			s.d.Logger.LogAttrs(ctx, slog.LevelInfo, "http",
 				slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
 				slog.Int("status", rec.status), slog.Int("bytes", rec.bytes),
