@@ -509,3 +509,50 @@ func TestServeHelpDocumentsConfiguration(t *testing.T) {
 		}
 	}
 }
+
+// TestSIGTERMRightAfterReady sends SIGTERM the moment /readyz first answers
+// 200 (polling without pause), several times: a server that reports ready
+// must stop cleanly (status 0) whenever the signal comes, not fail because
+// some start-up step was still running on the cancelled context.
+func TestSIGTERMRightAfterReady(t *testing.T) {
+	t.Parallel()
+	for i := 0; i < 5; i++ {
+		addr := freeAddr(t)
+		var out syncBuffer
+		cmd := exec.Command(binary, "serve", "--data-dir", filepath.Join(t.TempDir(), "d"), "--addr", addr)
+		cmd.Env = cleanEnv()
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		client := &http.Client{Timeout: time.Second}
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			resp, err := client.Get("http://" + addr + "/readyz")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				_ = cmd.Process.Kill()
+				t.Fatalf("not ready after 60 s:\n%s", out.String())
+			}
+		}
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("attempt %d: exit after SIGTERM right after ready: %v, want status 0\n%s", i, err, out.String())
+			}
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Fatalf("attempt %d: still running 5 s after SIGTERM\n%s", i, out.String())
+		}
+	}
+}

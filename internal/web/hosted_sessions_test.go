@@ -78,7 +78,7 @@ func TestAccountSessionsAndNewDeviceAlert(t *testing.T) {
 
 	// The account page lists the four active sessions, the laptop's two
 	// marked as this device.
-	page := laptop.get("/" + c.UserPoolID + "/account").want(t, 200, "account page")
+	page := laptop.get("/"+c.UserPoolID+"/account").want(t, 200, "account page")
 	if rows := sessionRowRe.FindAllStringSubmatch(page.body, -1); len(rows) != 4 {
 		t.Fatalf("%d session rows:\n%s", len(rows), page.body)
 	}
@@ -93,7 +93,7 @@ func TestAccountSessionsAndNewDeviceAlert(t *testing.T) {
 	if h.verify(c.APIKey, second.AccessToken).Active || !h.verify(c.APIKey, third.AccessToken).Active || !h.verify(c.APIKey, first.AccessToken).Active {
 		t.Fatal("ending one session ended the wrong ones")
 	}
-	page = laptop.get("/" + c.UserPoolID + "/account?done=ended").want(t, 200, "account page")
+	page = laptop.get("/"+c.UserPoolID+"/account?done=ended").want(t, 200, "account page")
 	if !strings.Contains(page.body, "That session is signed out") || !strings.Contains(page.body, "(logout)") {
 		t.Fatalf("history after ending a session:\n%s", page.body)
 	}
@@ -108,7 +108,7 @@ func TestAccountSessionsAndNewDeviceAlert(t *testing.T) {
 		t.Fatal("sign out all others ended the wrong sessions")
 	}
 	// The phone's hosted session ended too: its account page asks to sign in.
-	if p := phone.get("/" + c.UserPoolID + "/account").want(t, 200, "phone account page"); !strings.Contains(p.body, "You are not signed in") {
+	if p := phone.get("/"+c.UserPoolID+"/account").want(t, 200, "phone account page"); !strings.Contains(p.body, "You are not signed in") {
 		t.Fatalf("phone still signed in:\n%s", p.body)
 	}
 
@@ -126,13 +126,13 @@ func TestAccountSessionsAndNewDeviceAlert(t *testing.T) {
 		t.Fatal("password change did not end the other sessions, or ended this device's")
 	}
 	h.passwordStep(h.browser(), codeURL(c), "ivy@example.com", testPassword).want(t, http.StatusUnauthorized, "old password")
-	page = laptop.get("/" + c.UserPoolID + "/account").want(t, 200, "account page")
+	page = laptop.get("/"+c.UserPoolID+"/account").want(t, 200, "account page")
 	if !strings.Contains(page.body, "Password changed") || !strings.Contains(page.body, "(password_changed)") || !strings.Contains(page.body, "Sign-in from a new device") {
 		t.Fatalf("security log / history:\n%s", page.body)
 	}
 
 	// Download my data.
-	exp := laptop.get("/" + c.UserPoolID + "/account/export").want(t, 200, "export")
+	exp := laptop.get("/"+c.UserPoolID+"/account/export").want(t, 200, "export")
 	var data struct {
 		User     map[string]any
 		Sessions []map[string]any
@@ -145,7 +145,7 @@ func TestAccountSessionsAndNewDeviceAlert(t *testing.T) {
 		t.Fatalf("export: %d sessions, %d events", len(data.Sessions), len(data.Events))
 	}
 	// Without a hosted session there is nothing to download.
-	if p := h.browser().get("/" + c.UserPoolID + "/account/export").want(t, 200, "signed out export"); !strings.Contains(p.body, "You are not signed in") {
+	if p := h.browser().get("/"+c.UserPoolID+"/account/export").want(t, 200, "signed out export"); !strings.Contains(p.body, "You are not signed in") {
 		t.Fatal("export without a session")
 	}
 }
