@@ -91,9 +91,14 @@ func serve(ctx context.Context, cfg config.Config) error {
 	if cfg.AdminToken == "" {
 		fmt.Fprintf(os.Stderr, "idgate: admin API bearer token is in %s\n", filepath.Join(cfg.DataDir, "admin.token"))
 	}
-	if err := announceConsole(ctx, a, cfg.PublicURL); err != nil {
-		return fmt.Errorf("admin console: %w", err)
+	// The setup link is informative: a signal arriving meanwhile must not
+	// turn start-up into a failure, and a database hiccup must not stop a
+	// server that is already serving.
+	setupCtx, cancelSetup := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	if err := announceConsole(setupCtx, a, cfg.PublicURL); err != nil {
+		logger.Warn("admin console setup link not issued", "err", err.Error())
 	}
+	cancelSetup()
 	go consoleHousekeeping(workers, a)
 	fmt.Fprintf(os.Stderr, "idgate: serving on %s (create a project: idgate project create --name demo --callback-url http://localhost:3000/callback)\n", cfg.PublicURL)
 	select {
