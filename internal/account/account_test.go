@@ -175,7 +175,7 @@ func TestAttributeParsing(t *testing.T) {
 		{"locale", `"e"`, "", ""},
 		{"phone_number", `"+14255551212"`, `"+14255551212"`, ""},
 		{"phone_number", `"4255551212"`, "", ""},
-		{"phone_number", `"+1 (425) 555-1212"`, "", ""},
+		{"phone_number", `"+1 (425) 555-1212"`, `"+14255551212"`, ""}, // the documents' own example, stored as E.164
 		{"phone_number", `"+0123456"`, "", ""},
 		{"phone_number", `"+1234567890123456"`, "", ""},
 		{"phone_number", `14255551212`, "", ""},

@@ -83,7 +83,7 @@ var stringAttrs = map[string]func(string) string{
 		return check(err == nil, "must be a BCP 47 language tag such as en-US")
 	},
 	"phone_number": func(v string) string {
-		return check(e164.MatchString(v), "must be an E.164 phone number such as +14255551212")
+		return check(e164.MatchString(normalizePhone(v)), "must be an E.164 phone number such as +14255551212")
 	},
 }
 
@@ -264,7 +264,26 @@ func parseAttribute(name string, raw json.RawMessage) (func(*idgate.User), strin
 			return nil, p
 		}
 	}
+	if name == "phone_number" {
+		v = normalizePhone(v)
+	}
 	return func(u *idgate.User) { setProfileString(&u.Profile, name, v) }, ""
+}
+
+// normalizePhone removes the spaces, dashes, dots and parentheses people
+// write in phone numbers ("+1 (425) 555-1212", the documents' own example)
+// so the stored value is plain E.164 ("+14255551212").
+func normalizePhone(v string) string {
+	if !strings.HasPrefix(v, "+") {
+		return v
+	}
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '-', '.', '(', ')':
+			return -1
+		}
+		return r
+	}, v)
 }
 
 func setProfileString(p *idgate.Profile, name, v string) {

@@ -144,7 +144,14 @@ func Load(fs *pflag.FlagSet, getenv func(string) string) (Config, error) {
 		}
 	}
 	if c.PublicURL == "" {
-		c.PublicURL = "http://" + c.Addr
+		// A wildcard listen address is no issuer: name the machine as
+		// localhost (set --public-url for anything reachable from elsewhere).
+		host, port, err := net.SplitHostPort(c.Addr)
+		if err == nil && (host == "" || host == "0.0.0.0" || host == "::") {
+			c.PublicURL = "http://" + net.JoinHostPort("localhost", port)
+		} else {
+			c.PublicURL = "http://" + c.Addr
+		}
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	return c, c.Validate()
@@ -155,8 +162,10 @@ var regionRe = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
 // Validate reports every problem of the configuration at once.
 func (c Config) Validate() error {
 	var errs []error
-	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
 		errs = append(errs, fmt.Errorf("addr %q: must be host:port", c.Addr))
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		errs = append(errs, fmt.Errorf("addr %q: the port must be a number from 0 to 65535", c.Addr))
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		errs = append(errs, fmt.Errorf("public-url %q: must be an absolute http(s) URL without query", c.PublicURL))
