@@ -2,11 +2,13 @@ package web
 
 import (
 	"net/http"
+	"os"
+	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/idgate/idgate/internal/idgate"
@@ -32,9 +34,34 @@ func newMetrics() *metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"route"}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(m.requests, m.duration,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "go_goroutines", Help: "Goroutines that currently exist."},
+			func() float64 { return float64(runtime.NumGoroutine()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "go_memstats_heap_alloc_bytes", Help: "Bytes of allocated heap objects."},
+			func() float64 {
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				return float64(ms.HeapAlloc)
+			}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "process_resident_memory_bytes", Help: "Resident memory size in bytes (Linux)."},
+			residentBytes))
 	return m
+}
+
+// residentBytes reads the process's resident set from /proc (0 elsewhere).
+// The collectors package would do this too, but it pulls database/sql into
+// the HTTP edge's dependencies, which internal/deptest forbids.
+func residentBytes() float64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseFloat(f[1], 64)
+	return pages * float64(os.Getpagesize())
 }
 
 // observe records one finished request. The route is the mux pattern the

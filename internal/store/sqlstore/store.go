@@ -51,6 +51,9 @@ type Store struct {
 	dialect string
 	write   *sql.DB // every write and transaction; one connection on SQLite
 	read    *sql.DB // plain reads; a separate pool on SQLite, write on PostgreSQL
+	// wc and rc cache prepared statements of write and read (SQLite only;
+	// nil on PostgreSQL, where pgx caches them).
+	wc, rc *stmtCache
 	tx      *sql.Tx // non-nil when bound to a transaction
 	depth   int     // nesting level of InTx inside tx, for savepoint names
 }
@@ -71,18 +74,26 @@ func (s *Store) Dialect() string { return s.dialect }
 // r returns where plain reads go: the transaction when bound to one (so a
 // transaction reads its own writes), the read pool otherwise.
 func (s *Store) r() querier {
-	if s.tx != nil {
-		return s.tx
+	return s.w2(s.tx, s.read, s.rc)
+}
+
+// w2 picks the querier: in a transaction, the transaction (through the
+// writer's statement cache when there is one); else the pool, cached.
+func (s *Store) w2(tx *sql.Tx, db *sql.DB, cache *stmtCache) querier {
+	switch {
+	case tx != nil && s.wc != nil:
+		return cachedQuerier{cache: s.wc, tx: tx}
+	case tx != nil:
+		return tx
+	case cache != nil:
+		return cachedQuerier{cache: cache}
 	}
-	return s.read
+	return db
 }
 
 // w returns where writes go: the transaction when bound, the writer otherwise.
 func (s *Store) w() querier {
-	if s.tx != nil {
-		return s.tx
-	}
-	return s.write
+	return s.w2(s.tx, s.write, s.wc)
 }
 
 // q returns query in the store's dialect: unchanged for SQLite, with `?`
@@ -133,6 +144,11 @@ func (s *Store) Close() error {
 	if s.tx != nil {
 		return errors.New("sqlstore: Close called on a transaction-bound store")
 	}
+	for _, c := range []*stmtCache{s.wc, s.rc} {
+		if c != nil {
+			c.close()
+		}
+	}
 	err := s.write.Close()
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
@@ -178,7 +194,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx idgate.Store) error) error 
 			_ = tx.Rollback()
 		}
 	}()
-	bound := &Store{dialect: s.dialect, write: s.write, read: s.read, tx: tx}
+	bound := &Store{dialect: s.dialect, write: s.write, read: s.read, wc: s.wc, rc: s.rc, tx: tx}
 	fnErr := fn(bound)
 	done = true
 	if fnErr != nil {
@@ -205,7 +221,7 @@ func (s *Store) savepoint(ctx context.Context, fn func(tx idgate.Store) error) e
 	if _, err := s.tx.ExecContext(ctx, sqlSavepoint+name); err != nil {
 		return fmt.Errorf("savepoint: %w", s.mapErr(err))
 	}
-	inner := &Store{dialect: s.dialect, write: s.write, read: s.read, tx: s.tx, depth: s.depth + 1}
+	inner := &Store{dialect: s.dialect, write: s.write, read: s.read, wc: s.wc, rc: s.rc, tx: s.tx, depth: s.depth + 1}
 	if fnErr := fn(inner); fnErr != nil {
 		if _, err := s.tx.ExecContext(ctx, sqlRollbackToSavepoint+name); err != nil {
 			return errors.Join(fnErr, fmt.Errorf("rollback to savepoint: %w", s.mapErr(err)))
