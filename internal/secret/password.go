@@ -35,10 +35,11 @@ type Hasher struct {
 }
 
 // NewHasher returns a Hasher running at most concurrency hashes at once
-// (0 means GOMAXPROCS).
+// (0 means GOMAXPROCS-1, at least 1: one core stays free for token
+// verification and refreshes during a login storm).
 func NewHasher(p Argon2Params, concurrency int) *Hasher {
 	if concurrency <= 0 {
-		concurrency = runtime.GOMAXPROCS(0)
+		concurrency = max(1, runtime.GOMAXPROCS(0)-1)
 	}
 	h := &Hasher{params: p, sem: make(chan struct{}, concurrency)}
 	h.dummy = h.encode(make([]byte, 16), h.derive([]byte("idgate-dummy"), make([]byte, 16), p))

@@ -67,6 +67,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, id string, actor idgate.Acto
 	if err != nil {
 		return err
 	}
+	defer s.forgetKey(id)
 	return s.store.InTx(ctx, func(tx idgate.Store) error {
 		if err := tx.RevokeAPIKey(ctx, id, s.now()); err != nil {
 			return err
@@ -84,6 +85,53 @@ type Caller struct {
 	Pool idgate.Pool
 }
 
+// apiKeyCacheTTL is how long a node trusts its memory of an API key (and
+// its project's pool) before reading it again. A revocation takes effect
+// at once on the node that made it and within this time on the others.
+const apiKeyCacheTTL = 2 * time.Second
+
+type cachedKey struct {
+	caller Caller
+	until  time.Time
+}
+
+// lookupKey resolves a key hash to its caller, from memory when fresh.
+func (s *Service) lookupKey(ctx context.Context, hash string, now time.Time) (Caller, error) {
+	s.keyMu.Lock()
+	ck, ok := s.keys[hash]
+	s.keyMu.Unlock()
+	if ok && now.Before(ck.until) {
+		return ck.caller, nil
+	}
+	key, err := s.store.GetAPIKeyByHash(ctx, hash)
+	if err != nil {
+		return Caller{}, err
+	}
+	pool, err := s.store.GetPoolByProject(ctx, key.ProjectID)
+	if err != nil {
+		return Caller{}, err
+	}
+	c := Caller{Key: key, Pool: pool}
+	s.keyMu.Lock()
+	if len(s.keys) >= 10000 { // bounded: forget everything rather than grow
+		clear(s.keys)
+	}
+	s.keys[hash] = cachedKey{caller: c, until: now.Add(apiKeyCacheTTL)}
+	s.keyMu.Unlock()
+	return c, nil
+}
+
+// forgetKey drops a key from this node's memory (after revocation).
+func (s *Service) forgetKey(id string) {
+	s.keyMu.Lock()
+	for h, ck := range s.keys {
+		if ck.caller.Key.ID == id {
+			delete(s.keys, h)
+		}
+	}
+	s.keyMu.Unlock()
+}
+
 // Authenticate resolves an x-api-key value and checks it carries perm.
 // A key lacking the permission is refused with insufficient_permissions and
 // the refusal is an event.
@@ -92,27 +140,23 @@ func (s *Service) Authenticate(ctx context.Context, raw, perm string, actor idga
 	if raw == "" || len(raw) > 200 {
 		return Caller{}, ErrBadAPIKey
 	}
-	key, err := s.store.GetAPIKeyByHash(ctx, secret.Digest(raw))
-	if errors.Is(err, idgate.ErrNotFound) || (err == nil && !key.RevokedAt.IsZero()) {
+	now := s.now()
+	c, err := s.lookupKey(ctx, secret.Digest(raw), now)
+	if errors.Is(err, idgate.ErrNotFound) || (err == nil && !c.Key.RevokedAt.IsZero()) {
 		return Caller{}, ErrBadAPIKey
 	}
 	if err != nil {
 		return Caller{}, err
 	}
-	pool, err := s.store.GetPoolByProject(ctx, key.ProjectID)
-	if err != nil {
-		return Caller{}, err
-	}
-	now := s.now()
-	if !key.Has(perm) {
-		actor.Type, actor.ID = idgate.ActorAPIKey, key.ID
+	if !c.Key.Has(perm) {
+		actor.Type, actor.ID = idgate.ActorAPIKey, c.Key.ID
 		_ = s.store.InTx(ctx, func(tx idgate.Store) error {
-			return event(ctx, tx, pool, idgate.EventAPIKeyDenied, actor, now, map[string]any{"permission": perm})
+			return event(ctx, tx, c.Pool, idgate.EventAPIKeyDenied, actor, now, map[string]any{"permission": perm})
 		})
 		return Caller{}, idgate.Forbidden("this API key lacks the " + perm + " permission")
 	}
-	s.touch(ctx, key.ID, now)
-	return Caller{Key: key, Pool: pool}, nil
+	s.touch(ctx, c.Key.ID, now)
+	return c, nil
 }
 
 func (s *Service) touch(ctx context.Context, id string, now time.Time) {

@@ -19,13 +19,16 @@ import (
 // Service implements the tenant use-cases.
 type Service struct {
 	store     idgate.Store
-	keys      *token.Keys
+	signing   *token.Keys
 	now       func() time.Time
 	publicURL string
 	region    string
 
 	touchMu sync.Mutex
 	touched map[string]time.Time // API key id → last recorded use
+
+	keyMu sync.Mutex
+	keys  map[string]cachedKey // API key hash → caller, for apiKeyCacheTTL
 }
 
 // NewService returns the tenant service. region prefixes pool ids.
@@ -36,7 +39,7 @@ func NewService(store idgate.Store, keys *token.Keys, publicURL, region string, 
 	if region == "" {
 		region = "local"
 	}
-	return &Service{store: store, keys: keys, now: now, publicURL: publicURL, region: region, touched: map[string]time.Time{}}
+	return &Service{store: store, signing: keys, now: now, publicURL: publicURL, region: region, touched: map[string]time.Time{}, keys: map[string]cachedKey{}}
 }
 
 // NewProject is the input of CreateProject: the documents' three mandatory
@@ -156,7 +159,7 @@ func (s *Service) CreateProject(ctx context.Context, in NewProject, actor idgate
 	app, clientSecret := s.newApp(pool, in.Name, idgate.AppType(in.AppType), in.CallbackURLs, in.LogoutURLs)
 	app.BackchannelLogoutURI = in.BackchannelLogoutURI
 	key, rawKey := newAPIKey(project.ID, idgate.DefaultKeyPermissions, now)
-	sk, err := s.keys.Generate(pool.ID, pool.SigningAlg)
+	sk, err := s.signing.Generate(pool.ID, pool.SigningAlg)
 	if err != nil {
 		return Credentials{}, err
 	}
@@ -292,12 +295,12 @@ func (s *Service) RotateKeys(ctx context.Context, poolID, alg string, actor idga
 			}
 		}
 		var err error
-		if sk, err = s.keys.Rotate(ctx, tx, pool.ID, alg); err != nil {
+		if sk, err = s.signing.Rotate(ctx, tx, pool.ID, alg); err != nil {
 			return err
 		}
 		return event(ctx, tx, pool, idgate.EventKeysRotated, actor, s.now(), map[string]any{"kid": sk.ID, "alg": sk.Alg})
 	})
-	s.keys.Forget(pool.ID)
+	s.signing.Forget(pool.ID)
 	return sk, err
 }
 

@@ -73,10 +73,10 @@ func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (Response, erro
 			return Response{}, err
 		}
 	} else {
+		// The session's last-seen time is coalesced like verification's;
+		// the event is the one write.
+		s.seen.mark(sess.ID, now)
 		err = s.store.InTx(ctx, func(tx idgate.Store) error {
-			if err := tx.TouchSession(ctx, sess.ID, now); err != nil {
-				return err
-			}
 			return s.appendEvent(ctx, tx, pool, idgate.EventTokenRefreshed, r.Actor, user.Sub, sess.ID, app.ClientID, nil)
 		})
 		if err != nil {
