@@ -91,11 +91,21 @@ func halfHash(alg, token string) string {
 var errBadToken = errors.New("token signature does not verify")
 
 // parse checks the token's structure and signature against the pool's keys
-// and returns its claims and the raw claim set. It does not check expiry or
-// revocation.
+// and returns its claims and the raw claim set (read-only: it may be shared
+// through the verified cache). It does not check expiry or revocation.
 func (s *Service) parse(ctx context.Context, poolID, raw string) (Claims, map[string]any, error) {
 	if len(raw) > 16<<10 {
 		return Claims{}, nil, errBadToken
+	}
+	cacheKey := poolID + "\x00" + raw
+	if e, ok := s.verified.get(cacheKey); ok {
+		vk, ok, err := s.keys.verificationKey(ctx, poolID, e.kid)
+		if err != nil {
+			return Claims{}, nil, err
+		}
+		if ok && string(vk.alg) == e.alg {
+			return e.claims, e.all, nil
+		}
 	}
 	tok, err := jwt.ParseSigned(raw, allowedAlgs)
 	if err != nil || len(tok.Headers) != 1 {
@@ -120,6 +130,7 @@ func (s *Service) parse(ctx context.Context, poolID, raw string) (Claims, map[st
 	if c.TokenUse != UseAccess && c.TokenUse != UseID {
 		return Claims{}, nil, errBadToken
 	}
+	s.verified.put(cacheKey, verifiedEntry{claims: c, all: all, kid: h.KeyID, alg: h.Algorithm})
 	return c, all, nil
 }
 

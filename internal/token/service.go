@@ -28,6 +28,8 @@ type Service struct {
 	base   string // public URL; a pool's issuer is base + "/" + poolID
 	grace  time.Duration
 	seen   lastSeen
+	// verified remembers tokens whose signature already checked out.
+	verified verifiedCache
 	// OnSessionsEnded, when set, is told the ids of sessions that ended
 	// (after the change committed), for caches and revocation feeds.
 	OnSessionsEnded func(poolID string, ids []string)
