@@ -3,8 +3,6 @@ package account
 import (
 	"testing"
 	"time"
-
-	"github.com/pquerna/otp/totp"
 )
 
 func TestThrottleSchedule(t *testing.T) {
@@ -15,34 +13,6 @@ func TestThrottleSchedule(t *testing.T) {
 		if got := h.lockFor(n); got != d {
 			t.Errorf("lock after %d failures = %v, want %v", n, got, d)
 		}
-	}
-}
-
-func TestMatchTOTP(t *testing.T) {
-	secret := newTOTPSecret()
-	now := time.Unix(1_800_000_015, 0) // mid-step
-	for _, tc := range []struct {
-		at   time.Time
-		step int64
-		ok   bool
-	}{
-		{now, totpStep(now), true},
-		{now.Add(-30 * time.Second), totpStep(now) - 1, true},
-		{now.Add(30 * time.Second), totpStep(now) + 1, true},
-		{now.Add(-60 * time.Second), 0, false},
-		{now.Add(90 * time.Second), 0, false},
-	} {
-		code, err := totp.GenerateCode(secret, tc.at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		step, ok := matchTOTP(secret, code, now)
-		if ok != tc.ok || (ok && step != tc.step) {
-			t.Errorf("code of %v: step %d ok %v, want %d %v", tc.at, step, ok, tc.step, tc.ok)
-		}
-	}
-	if _, ok := matchTOTP(secret, "12345", now); ok {
-		t.Error("a 5-digit code matched")
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/idgate/idgate/internal/idgate"
 	"github.com/idgate/idgate/internal/notify"
 	"github.com/idgate/idgate/internal/secret"
+	"github.com/idgate/idgate/internal/totp"
 )
 
 // SignIn checks an email and password on the hosted login page. device is
@@ -105,13 +106,13 @@ func (h *Hosted) VerifyMFA(ctx context.Context, pool idgate.Pool, handle, code, 
 	if h.sealer == nil {
 		return Outcome{}, ErrMFAUnavailable
 	}
-	code = normalizeDigits(code)
+	code = totp.Normalize(code)
 	if len(code) == 6 && strings.Trim(code, "0123456789") == "" {
 		raw, err := h.sealer.Open(u.TOTPSecret, totpAAD(pool.ID, u.Sub))
 		if err != nil {
 			return Outcome{}, err
 		}
-		step, ok := matchTOTP(string(raw), code, h.now())
+		step, ok := totp.Match(string(raw), code, h.now())
 		if !ok {
 			return Outcome{}, h.mfaFailed(ctx, pool, f, device, "wrong_code", ErrMFAWrong, actor)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/idgate/idgate/internal/idgate"
+	"github.com/idgate/idgate/internal/totp"
 )
 
 // StartReset begins a password reset: when the email belongs to an account
@@ -67,7 +68,7 @@ func (h *Hosted) CompleteReset(ctx context.Context, pool idgate.Pool, handle, co
 	if err := CheckPassword(pool, password); err != nil {
 		return ResetResult{}, err
 	}
-	f, err = h.checkCode(ctx, f, normalizeDigits(code))
+	f, err = h.checkCode(ctx, f, totp.Normalize(code))
 	if err != nil {
 		var ie *idgate.Error
 		if errors.As(err, &ie) {

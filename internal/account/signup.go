@@ -7,6 +7,7 @@ import (
 
 	"github.com/idgate/idgate/internal/idgate"
 	"github.com/idgate/idgate/internal/secret"
+	"github.com/idgate/idgate/internal/totp"
 )
 
 // pendingAAD binds a flow's sealed pending value to the flow and its use.
@@ -75,7 +76,7 @@ func (h *Hosted) VerifyEmail(ctx context.Context, pool idgate.Pool, handle, code
 	if f.Purpose != idgate.FlowSignUp {
 		return Outcome{}, ErrFlowGone
 	}
-	f, err = h.checkCode(ctx, f, normalizeDigits(code))
+	f, err = h.checkCode(ctx, f, totp.Normalize(code))
 	if err != nil {
 		var ie *idgate.Error
 		if errors.As(err, &ie) {
@@ -179,7 +180,7 @@ func (h *Hosted) afterPassword(ctx context.Context, pool idgate.Pool, handle str
 	f, err := h.store.UpdateLoginFlow(ctx, f.Hash, func(old idgate.LoginFlow) (idgate.LoginFlow, error) {
 		old.Step, old.Attempts = next, 0
 		if next == idgate.StepEnrolTOTP {
-			old.PendingSecret = h.sealer.Seal([]byte(newTOTPSecret()), pendingAAD(old.Hash, "totp"))
+			old.PendingSecret = h.sealer.Seal([]byte(totp.NewSecret()), pendingAAD(old.Hash, "totp"))
 		}
 		return old, nil
 	})
@@ -208,7 +209,7 @@ func (h *Hosted) ChooseMFA(ctx context.Context, pool idgate.Pool, handle string,
 	}
 	f, err = h.store.UpdateLoginFlow(ctx, f.Hash, func(old idgate.LoginFlow) (idgate.LoginFlow, error) {
 		old.Step, old.Attempts = idgate.StepEnrolTOTP, 0
-		old.PendingSecret = h.sealer.Seal([]byte(newTOTPSecret()), pendingAAD(old.Hash, "totp"))
+		old.PendingSecret = h.sealer.Seal([]byte(totp.NewSecret()), pendingAAD(old.Hash, "totp"))
 		return old, nil
 	})
 	if err != nil {
@@ -226,7 +227,7 @@ func (h *Hosted) StartEnrolment(ctx context.Context, pool idgate.Pool, u idgate.
 	handle, flowHash := newHandle()
 	f, err := h.createFlow(ctx, handle, idgate.LoginFlow{
 		PoolID: pool.ID, Purpose: idgate.FlowEnrol, Step: idgate.StepEnrolTOTP, UserSub: u.Sub, Email: u.Email,
-		PendingSecret: h.sealer.Seal([]byte(newTOTPSecret()), pendingAAD(flowHash, "totp")),
+		PendingSecret: h.sealer.Seal([]byte(totp.NewSecret()), pendingAAD(flowHash, "totp")),
 		AuthTime:      h.now(), AMR: []string{"pwd"},
 	})
 	if err != nil {

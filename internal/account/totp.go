@@ -2,73 +2,25 @@ package account
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/subtle"
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"net/url"
 	"strings"
-	"time"
-
-	"github.com/pquerna/otp"
-	"github.com/pquerna/otp/hotp"
 
 	"github.com/idgate/idgate/internal/idgate"
 	"github.com/idgate/idgate/internal/secret"
+	"github.com/idgate/idgate/internal/totp"
 )
 
-// TOTP parameters: RFC 6238 defaults, which every authenticator app
-// supports. A code of the previous or next step is accepted (clock skew).
+// Recovery codes.
 const (
-	totpPeriod        = 30
-	totpSkew          = 1
 	recoveryCodeCount = 10
 	// recoveryAlphabet leaves out look-alikes (0/o, 1/l/i).
 	recoveryAlphabet = "abcdefghjkmnpqrstuvwxyz23456789"
 )
 
-var totpOpts = hotp.ValidateOpts{Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
-
-// newTOTPSecret returns a 160-bit secret in unpadded base32 (RFC 4226's
-// recommended length).
-func newTOTPSecret() string {
-	b := make([]byte, 20)
-	rand.Read(b)
-	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)
-}
-
 // totpAAD binds a user's sealed TOTP secret to the user.
 func totpAAD(poolID, sub string) string { return "totp:" + poolID + ":" + sub }
-
-// totpStep returns the time step of t.
-func totpStep(t time.Time) int64 { return t.Unix() / totpPeriod }
-
-// matchTOTP returns the time step (now's, or one either side) whose code
-// equals code.
-func matchTOTP(secretB32, code string, now time.Time) (int64, bool) {
-	if len(code) != 6 {
-		return 0, false
-	}
-	base := totpStep(now)
-	for d := int64(-totpSkew); d <= totpSkew; d++ {
-		want, err := hotp.GenerateCodeCustom(secretB32, uint64(base+d), totpOpts)
-		if err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
-			return base + d, true
-		}
-	}
-	return 0, false
-}
-
-// normalizeDigits drops the spaces and dashes people type into codes.
-func normalizeDigits(code string) string {
-	return strings.Map(func(r rune) rune {
-		if r == ' ' || r == '-' || r == '\t' {
-			return -1
-		}
-		return r
-	}, code)
-}
 
 // Enrolment is what the enrolment page shows: the secret for manual entry
 // and the otpauth URI the QR code encodes.
@@ -118,7 +70,7 @@ func (h *Hosted) ConfirmEnrolment(ctx context.Context, pool idgate.Pool, handle,
 		return Outcome{}, fmt.Errorf("open pending totp secret: %w", err)
 	}
 	now := h.now()
-	step, ok := matchTOTP(string(raw), normalizeDigits(code), now)
+	step, ok := totp.Match(string(raw), totp.Normalize(code), now)
 	if !ok {
 		return Outcome{}, h.mfaFailed(ctx, pool, f, "", "wrong_enrolment_code", ErrMFAWrong, actor)
 	}
@@ -169,7 +121,7 @@ func newRecoveryCodes(sub string) (codes, hashes []string) {
 
 // recoveryHash is the stored form of a recovery code, as typed or not.
 func recoveryHash(sub, code string) string {
-	c := strings.ToLower(normalizeDigits(code))
+	c := strings.ToLower(totp.Normalize(code))
 	if len(c) == 10 {
 		c = c[:5] + "-" + c[5:]
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/idgate/idgate/internal/idgate"
 	"github.com/idgate/idgate/internal/secret"
+	"github.com/idgate/idgate/internal/totp"
 )
 
 // Limits are the console's lifetimes and thresholds.
@@ -268,7 +269,7 @@ func (s *Service) createAdmin(ctx context.Context, raw, purpose, email, invitedB
 	if err != nil {
 		return "", err
 	}
-	step, ok := matchTOTP(secretB32, normalizeDigits(in.Code), s.now())
+	step, ok := totp.Match(secretB32, totp.Normalize(in.Code), s.now())
 	if !ok {
 		return "", ErrBadCode
 	}

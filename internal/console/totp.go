@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/base32"
 	"encoding/base64"
 	"errors"
@@ -15,56 +14,26 @@ import (
 	"time"
 
 	"github.com/pquerna/otp"
-	"github.com/pquerna/otp/hotp"
 
 	"github.com/idgate/idgate/internal/idgate"
 	"github.com/idgate/idgate/internal/secret"
+	"github.com/idgate/idgate/internal/totp"
 )
 
 // TOTP parameters: RFC 6238 defaults (every authenticator app supports
 // them); a code of the previous or next step is accepted for clock skew.
 const (
-	totpPeriod = 30
-	totpSkew   = 1
 	// totpIssuer is the label authenticator apps show.
 	totpIssuer = "idgate console"
 	// enrolmentTTL is how long a page's pending authenticator is accepted.
 	enrolmentTTL = 30 * time.Minute
 )
 
-var totpOpts = hotp.ValidateOpts{Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
-
 // totpAAD binds an administrator's sealed TOTP secret to the admin.
 func totpAAD(adminID string) string { return "console-totp:" + adminID }
 
 // enrolAAD binds a pending enrolment to the setup or invitation token.
 func enrolAAD(raw string) string { return "console-enrol:" + secret.Digest(raw) }
-
-// matchTOTP returns the time step (now's, or one either side) whose code
-// equals code.
-func matchTOTP(secretB32, code string, now time.Time) (int64, bool) {
-	if len(code) != 6 {
-		return 0, false
-	}
-	base := now.Unix() / totpPeriod
-	for d := int64(-totpSkew); d <= totpSkew; d++ {
-		want, err := hotp.GenerateCodeCustom(secretB32, uint64(base+d), totpOpts)
-		if err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
-			return base + d, true
-		}
-	}
-	return 0, false
-}
-
-// normalizeDigits drops the spaces and dashes people type into codes.
-func normalizeDigits(code string) string {
-	return strings.Map(func(r rune) rune {
-		if r == ' ' || r == '-' || r == '\t' {
-			return -1
-		}
-		return r
-	}, code)
-}
 
 // Enrolment is a pending authenticator of the setup or invitation page:
 // the secret for manual entry, the otpauth URI, its QR code as a data: URI
@@ -141,7 +110,7 @@ func (s *Service) verifyTOTP(ctx context.Context, a idgate.Admin, code string) e
 	if err != nil {
 		return err
 	}
-	step, ok := matchTOTP(string(raw), normalizeDigits(code), s.now())
+	step, ok := totp.Match(string(raw), totp.Normalize(code), s.now())
 	if !ok {
 		return ErrBadCode
 	}
