@@ -119,25 +119,44 @@ func (s *Server) oauthActor(r *http.Request, clientID string) idgate.Actor {
 	return s.actor(r, "client", clientID)
 }
 
-// oidcToken is the token endpoint: authorization_code, refresh_token and
-// client_credentials grants.
-func (s *Server) oidcToken(w http.ResponseWriter, r *http.Request) error {
+// oauthCall is an authenticated request to a form endpoint of a pool.
+type oauthCall struct {
+	pool       idgate.Pool
+	app        idgate.App
+	form       url.Values
+	id, secret string
+}
+
+// oauthClient reads the pool, the form and the client authentication that
+// the token, revocation and introspection endpoints share.
+func (s *Server) oauthClient(w http.ResponseWriter, r *http.Request) (oauthCall, error) {
 	pool, err := s.pool(r)
 	if err != nil {
-		return err
+		return oauthCall{}, err
 	}
 	f, err := parseOAuthForm(w, r)
 	if err != nil {
-		return err
+		return oauthCall{}, err
 	}
 	id, sec, err := clientCredentials(w, r, f)
 	if err != nil {
-		return err
+		return oauthCall{}, err
 	}
 	app, err := s.d.Tokens.AuthenticateClient(r.Context(), pool.ID, id, sec)
 	if err != nil {
+		return oauthCall{}, err
+	}
+	return oauthCall{pool: pool, app: app, form: f, id: id, secret: sec}, nil
+}
+
+// oidcToken is the token endpoint: authorization_code, refresh_token and
+// client_credentials grants.
+func (s *Server) oidcToken(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.oauthClient(w, r)
+	if err != nil {
 		return err
 	}
+	pool, app, f, id, sec := c.pool, c.app, c.form, c.id, c.secret
 	actor := s.oauthActor(r, app.ClientID)
 	var resp token.Response
 	switch g := f.Get("grant_type"); g {
@@ -221,23 +240,11 @@ func (s *Server) oidcUserInfo(w http.ResponseWriter, r *http.Request) error {
 
 // oidcRevoke is RFC 7009 token revocation.
 func (s *Server) oidcRevoke(w http.ResponseWriter, r *http.Request) error {
-	pool, err := s.pool(r)
+	c, err := s.oauthClient(w, r)
 	if err != nil {
 		return err
 	}
-	f, err := parseOAuthForm(w, r)
-	if err != nil {
-		return err
-	}
-	id, sec, err := clientCredentials(w, r, f)
-	if err != nil {
-		return err
-	}
-	app, err := s.d.Tokens.AuthenticateClient(r.Context(), pool.ID, id, sec)
-	if err != nil {
-		return err
-	}
-	if err := s.d.Tokens.RevokeToken(r.Context(), app, f.Get("token"), f.Get("token_type_hint"), s.oauthActor(r, app.ClientID)); err != nil {
+	if err := s.d.Tokens.RevokeToken(r.Context(), c.app, c.form.Get("token"), c.form.Get("token_type_hint"), s.oauthActor(r, c.app.ClientID)); err != nil {
 		return err
 	}
 	w.Header().Del(basicAuthUsedHeader)
@@ -249,26 +256,14 @@ func (s *Server) oidcRevoke(w http.ResponseWriter, r *http.Request) error {
 // oidcIntrospect is RFC 7662 token introspection, for confidential clients
 // of the pool (resource servers register as web apps).
 func (s *Server) oidcIntrospect(w http.ResponseWriter, r *http.Request) error {
-	pool, err := s.pool(r)
+	c, err := s.oauthClient(w, r)
 	if err != nil {
 		return err
 	}
-	f, err := parseOAuthForm(w, r)
-	if err != nil {
-		return err
-	}
-	id, sec, err := clientCredentials(w, r, f)
-	if err != nil {
-		return err
-	}
-	app, err := s.d.Tokens.AuthenticateClient(r.Context(), pool.ID, id, sec)
-	if err != nil {
-		return err
-	}
-	if !app.Type.Confidential() {
+	if !c.app.Type.Confidential() {
 		return idgate.InvalidClient("introspection requires a confidential client")
 	}
-	res, err := s.d.Tokens.Introspect(r.Context(), pool.ID, f.Get("token"), f.Get("token_type_hint"))
+	res, err := s.d.Tokens.Introspect(r.Context(), c.pool.ID, c.form.Get("token"), c.form.Get("token_type_hint"))
 	if err != nil {
 		return err
 	}
