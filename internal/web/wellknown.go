@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"slices"
 
 	"github.com/idgate/idgate/internal/idgate"
 )
@@ -39,6 +40,16 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	iss := s.d.Tokens.Issuer(pool.ID)
+	// Every algorithm a published key uses: after a switch (keys rotate
+	// --alg), tokens of the previous key stay verifiable.
+	algs := []string{pool.SigningAlg}
+	if set, err := s.d.Tokens.Keys().JWKS(r.Context(), pool.ID); err == nil {
+		for _, k := range set.Keys {
+			if !slices.Contains(algs, k.Algorithm) {
+				algs = append(algs, k.Algorithm)
+			}
+		}
+	}
 	authMethods := []string{"client_secret_basic", "client_secret_post", "none"}
 	doc := map[string]any{
 		"issuer":                                        iss,
