@@ -54,8 +54,8 @@ type Store struct {
 	// wc and rc cache prepared statements of write and read (SQLite only;
 	// nil on PostgreSQL, where pgx caches them).
 	wc, rc *stmtCache
-	tx      *sql.Tx // non-nil when bound to a transaction
-	depth   int     // nesting level of InTx inside tx, for savepoint names
+	tx     *sql.Tx // non-nil when bound to a transaction
+	depth  int     // nesting level of InTx inside tx, for savepoint names
 }
 
 var _ idgate.Store = (*Store)(nil)
