@@ -87,7 +87,22 @@ func (e *env) browse(method, target string, form url.Values) *http.Response {
 // fastHasher keeps tests quick: real argon2id with small parameters.
 var fastHasher = secret.NewHasher(secret.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1, KeyLen: 32}, 4)
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, envOpts{}) }
+
+// envOpts tunes newEnvWith.
+type envOpts struct {
+	// mailer delivers the mail of non-sandbox projects (nil: everything
+	// goes to the outbox).
+	mailer notify.Mailer
+	limits account.HostedLimits
+	rate   web.RateLimit
+	// routes adds handlers beside idgate's on the test server's mux.
+	routes func(mux *http.ServeMux)
+}
+
+// newEnvWith builds a complete idgate over a real SQLite store, served by
+// an httptest server, with a settable clock.
+func newEnvWith(t *testing.T, o envOpts) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "idgate.db"))
@@ -106,7 +121,10 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mailer := notify.NewRouter(nil, outbox, func(context.Context, string) bool { return true })
+	mailer := notify.NewRouter(o.mailer, outbox, func(ctx context.Context, projectID string) bool {
+		p, err := st.GetProject(ctx, projectID)
+		return err != nil || p.Environment == idgate.EnvSandbox
+	})
 	e := &env{t: t, store: st, clock: clk, outbox: outbox}
 	mux := http.NewServeMux()
 	e.srv = httptest.NewServer(mux)
@@ -120,7 +138,11 @@ func newEnv(t *testing.T) *env {
 	e.tokens.OnSessionsEnded = e.ended.Notify
 	e.accounts.OnSessionsEnded = e.ended.Notify
 	s := web.New(web.Deps{EndedSessions: e.ended, Tokens: e.tokens, Accounts: e.accounts, Tenants: e.tenants, Webhooks: e.webhooks, Store: st,
-		AdminTokenDigest: secret.Digest(adminToken), PublicURL: e.srv.URL, Logger: logger, Now: clk.Now, Sealer: sealer}, nil)
+		AdminTokenDigest: secret.Digest(adminToken), PublicURL: e.srv.URL, Logger: logger, Now: clk.Now, Sealer: sealer,
+		HostedLimits: o.limits, LoginRateLimit: o.rate}, nil)
+	if o.routes != nil {
+		o.routes(mux)
+	}
 	mux.Handle("/", s.Handler())
 	return e
 }

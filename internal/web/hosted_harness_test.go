@@ -2,20 +2,16 @@ package web_test
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"log"
-	"log/slog"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/mail"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -26,12 +22,8 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/idgate/idgate/internal/account"
-	"github.com/idgate/idgate/internal/idgate"
 	"github.com/idgate/idgate/internal/notify"
-	"github.com/idgate/idgate/internal/secret"
-	"github.com/idgate/idgate/internal/store/sqlstore"
 	"github.com/idgate/idgate/internal/tenant"
-	"github.com/idgate/idgate/internal/token"
 	"github.com/idgate/idgate/internal/web"
 )
 
@@ -54,24 +46,7 @@ type hostedEnv struct {
 
 func newHostedEnv(t *testing.T, o hostedOpts) *hostedEnv {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "idgate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	sealer, err := secret.NewSealer(secret.NewMasterKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	outbox := notify.NewOutbox(100, logger)
-	emails, err := notify.LoadTemplates()
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &hostedEnv{env: &env{t: t, store: st, clock: clk, outbox: outbox}, seen: map[string]bool{}}
+	h := &hostedEnv{seen: map[string]bool{}}
 	var smtpMailer notify.Mailer
 	if o.smtp {
 		var addr string
@@ -82,29 +57,16 @@ func newHostedEnv(t *testing.T, o hostedOpts) *hostedEnv {
 		}
 		smtpMailer = m
 	}
-	mailer := notify.NewRouter(smtpMailer, outbox, func(ctx context.Context, projectID string) bool {
-		p, err := st.GetProject(ctx, projectID)
-		return err != nil || p.Environment == idgate.EnvSandbox
-	})
-	mux := http.NewServeMux()
-	h.srv = httptest.NewServer(mux)
-	t.Cleanup(h.srv.Close)
+	h.env = newEnvWith(t, envOpts{mailer: smtpMailer, limits: o.limits, rate: o.rate, routes: func(mux *http.ServeMux) {
+		// The app: its callback shows the code it received.
+		mux.HandleFunc("GET /app/callback", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			q := r.URL.Query()
+			io.WriteString(w, `<!doctype html><title>App</title><h1 id="app">Signed in to the app</h1><p id="code">`+
+				q.Get("code")+`</p><p id="error">`+q.Get("error")+`</p>`)
+		})
+	}})
 	h.callback = h.srv.URL + "/app/callback"
-	keys := token.NewKeys(st, sealer, clk.Now)
-	h.tokens = token.NewService(token.Config{Store: st, Keys: keys, Sealer: sealer, Now: clk.Now, PublicURL: h.srv.URL})
-	h.accounts = account.NewService(st, fastHasher, mailer, emails, clk.Now)
-	h.tenants = tenant.NewService(st, keys, h.srv.URL, "test", clk.Now)
-	s := web.New(web.Deps{Tokens: h.tokens, Accounts: h.accounts, Tenants: h.tenants, Store: st,
-		AdminTokenDigest: secret.Digest(adminToken), PublicURL: h.srv.URL, Logger: logger, Now: clk.Now,
-		Sealer: sealer, HostedLimits: o.limits, LoginRateLimit: o.rate}, nil)
-	// The app: its callback shows the code it received.
-	mux.HandleFunc("GET /app/callback", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		q := r.URL.Query()
-		io.WriteString(w, `<!doctype html><title>App</title><h1 id="app">Signed in to the app</h1><p id="code">`+
-			q.Get("code")+`</p><p id="error">`+q.Get("error")+`</p>`)
-	})
-	mux.Handle("/", s.Handler())
 	return h
 }
 
