@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -36,25 +35,12 @@ import (
 // lifetimes), and a cookie-keeping HTTP client that drives the console's
 // forms as a browser without JavaScript would.
 
-// consoleClock is a settable test clock.
-type consoleClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *consoleClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *consoleClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // consoleEnv is idgate with its admin console, served by httptest.
 type consoleEnv struct {
 	t        *testing.T
 	srv      *httptest.Server
 	store    idgate.Store
-	clock    *consoleClock
+	clock    *clock
 	outbox   *notify.Outbox
 	console  *console.Service
 	tenants  *tenant.Service
@@ -80,7 +66,7 @@ func newConsoleEnv(t *testing.T) *consoleEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &consoleClock{t: time.Now().UTC().Truncate(time.Second)}
+	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	var logw io.Writer = io.Discard
 	if os.Getenv("IDGATE_TEST_LOG") != "" {
 		logw = os.Stderr
